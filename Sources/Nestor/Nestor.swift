@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct NestorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nestor",
+        abstract: "Semantic search with its own embedding engine and vector index.",
+        subcommands: [TokenizeCommand.self]
+    )
+}
