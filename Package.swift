@@ -23,6 +23,10 @@ let package = Package(
         .target(name: "Tokenization", swiftSettings: hot),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
+        // L2
+        .target(name: "NestorCore", dependencies: ["VectorMath"]),
+        // L3
+        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization"]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",
@@ -33,6 +37,7 @@ let package = Package(
         ),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
+        .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
     ]
 )
 

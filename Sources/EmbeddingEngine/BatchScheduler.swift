@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+
+/// Merges concurrent embedding requests into engine batches and runs them on a dedicated
+/// thread, away from Swift's cooperative pool (a forward pass blocks its thread for
+/// milliseconds to seconds).
+///
+/// There is no waiting timer: while a batch runs, new sequences queue up, and the next batch
+/// takes as many as fit the token budget. Under load this batches 64 one-sentence clients like
+/// one 64-sentence request; when idle, a lone query starts at once.
+public final class BatchScheduler: Sendable {
+    /// Runs one batch of token sequences and returns one vector per sequence.
+    public typealias BatchRunner = @Sendable ([[Int]]) throws -> [[Float]]
+
+    /// Upper bound on padded tokens (batch size × longest sequence) in one forward pass.
+    public let maxBatchTokens: Int
+    public let maxBatchSize: Int
+    private let runner: BatchRunner
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var queue: [Pending] = []
+        var stopped = false
+    }
+
+    private struct Pending: Sendable {
+        let tokens: [Int]
+        let slot: Int
+        let job: Job
+    }
+
+    /// One caller's request: several sequences, one continuation, resumed when all are done.
+    private final class Job: Sendable {
+        // Resumed exactly once: when `remaining` reaches zero, or on the first error.
+        private struct Inner {
+            var results: [[Float]]
+            var remaining: Int
+            var continuation: CheckedContinuation<[[Float]], Error>?
+        }
+        private let lock: Mutex<Inner>
+
+        init(count: Int, continuation: CheckedContinuation<[[Float]], Error>) {
+            lock = Mutex(Inner(results: Array(repeating: [], count: count), remaining: count, continuation: continuation))
+        }
+
+        func deliver(_ vector: [Float], at slot: Int) {
+            let done: (CheckedContinuation<[[Float]], Error>, [[Float]])? = lock.withLock { inner in
+                guard inner.continuation != nil else { return nil }
+                inner.results[slot] = vector
+                inner.remaining -= 1
+                guard inner.remaining == 0, let c = inner.continuation else { return nil }
+                inner.continuation = nil
+                return (c, inner.results)
+            }
+            if let (c, results) = done { c.resume(returning: results) }
+        }
+
+        func fail(_ error: Error) {
+            let c: CheckedContinuation<[[Float]], Error>? = lock.withLock { inner in
+                defer { inner.continuation = nil }
+                return inner.continuation
+            }
+            c?.resume(throwing: error)
+        }
+    }
+
+    public init(maxBatchTokens: Int = 16_384, maxBatchSize: Int = 256, runner: @escaping BatchRunner) {
+        self.maxBatchTokens = max(1, maxBatchTokens)
+        self.maxBatchSize = max(1, maxBatchSize)
+        self.runner = runner
+        let thread = Thread { [self] in self.workLoop() }
+        thread.name = "nestor-inference"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Stops the worker after the queued work; later submissions fail.
+    public func shutdown() {
+        state.withLock { $0.stopped = true }
+        wakeup.signal()
+    }
+
+    /// Embeds `sequences`, sharing forward passes with whatever else is queued.
+    public func run(_ sequences: [[Int]]) async throws -> [[Float]] {
+        if sequences.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let job = Job(count: sequences.count, continuation: continuation)
+            let accepted = state.withLock { s -> Bool in
+                guard !s.stopped else { return false }
+                for (i, seq) in sequences.enumerated() { s.queue.append(Pending(tokens: seq, slot: i, job: job)) }
+                return true
+            }
+            if accepted {
+                wakeup.signal()
+            } else {
+                job.fail(EmbeddingErrorShim.stopped)
+            }
+        }
+    }
+
+    private func workLoop() {
+        while true {
+            wakeup.wait()
+            while let batch = takeBatch() {
+                execute(batch)
+            }
+            if state.withLock({ $0.stopped && $0.queue.isEmpty }) { return }
+        }
+    }
+
+    /// Takes the next batch. The oldest queued sequence always goes in (nothing starves);
+    /// the rest are the queued sequences closest to it in length, so padding stays small,
+    /// bounded by the token budget (a single over-budget sequence still runs alone).
+    private func takeBatch() -> [Pending]? {
+        state.withLock { s -> [Pending]? in
+            guard let head = s.queue.first else { return nil }
+            let target = head.tokens.count
+            let window = min(s.queue.count, maxBatchSize * 4)
+            let order = (1..<window).sorted {
+                abs(s.queue[$0].tokens.count - target) < abs(s.queue[$1].tokens.count - target)
+            }
+            var chosen = [0]
+            var longest = target
+            for i in order where chosen.count < maxBatchSize {
+                let l = max(longest, s.queue[i].tokens.count)
+                if l * (chosen.count + 1) > maxBatchTokens { continue }
+                longest = l
+                chosen.append(i)
+            }
+            chosen.sort()
+            let batch = chosen.map { s.queue[$0] }
+            for i in chosen.reversed() { s.queue.remove(at: i) }
+            return batch
+        }
+    }
+
+    private func execute(_ batch: [Pending]) {
+        do {
+            let vectors = try runner(batch.map(\.tokens))
+            for (p, v) in zip(batch, vectors) { p.job.deliver(v, at: p.slot) }
+        } catch {
+            for p in batch { p.job.fail(error) }
+        }
+    }
+}
+
+enum EmbeddingErrorShim: Error { case stopped }
