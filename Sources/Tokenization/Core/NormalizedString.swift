@@ -263,7 +263,7 @@ public struct ScalarPredicatePattern: SplitPattern {
 }
 
 /// Matches a literal scalar sequence (non-overlapping, left to right).
-public struct LiteralPattern: SplitPattern {
+public struct LiteralPattern: SplitPattern, Sendable {
     public let needle: [Unicode.Scalar]
     public init(_ needle: [Unicode.Scalar]) { self.needle = needle }
     public init(_ needle: String) { self.needle = Array(needle.unicodeScalars) }
