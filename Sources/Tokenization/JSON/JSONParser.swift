@@ -57,9 +57,9 @@ public enum JSONParser {
 
         mutating func object(depth: Int) throws -> JSONValue {
             i += 1
-            var dict = [String: JSONValue]()
+            var members = [(key: String, value: JSONValue)]()
             skipSpace()
-            if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object(dict) }
+            if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object(JSONObject(members)) }
             while true {
                 skipSpace()
                 guard i < buf.count, buf[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -68,11 +68,11 @@ public enum JSONParser {
                 guard i < buf.count, buf[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 i += 1
                 skipSpace()
-                dict[key] = try value(depth: depth + 1)
+                members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 guard i < buf.count else { throw error("unterminated object") }
                 if buf[i] == UInt8(ascii: ",") { i += 1; continue }
-                if buf[i] == UInt8(ascii: "}") { i += 1; return .object(dict) }
+                if buf[i] == UInt8(ascii: "}") { i += 1; return .object(JSONObject(members)) }
                 throw error("expected ',' or '}'")
             }
         }

@@ -6,7 +6,27 @@ public enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
+}
+
+/// Object members in file order, keys kept byte for byte. A `[String: …]` dictionary would
+/// merge keys that are canonically equivalent (Swift `String` equality), and vocabularies hold
+/// such pairs.
+public struct JSONObject: Sendable, Equatable {
+    public var entries: [(key: String, value: JSONValue)]
+
+    public init(_ entries: [(key: String, value: JSONValue)] = []) { self.entries = entries }
+
+    /// The last member with exactly this key (as JSON parsers conventionally keep the last).
+    public subscript(key: String) -> JSONValue? {
+        for e in entries.reversed() where e.key.utf8.elementsEqual(key.utf8) { return e.value }
+        return nil
+    }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        a.entries.count == b.entries.count
+            && zip(a.entries, b.entries).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
+    }
 }
 
 /// A JSON value together with where it sits in the file, so that every error can name its path.
@@ -63,10 +83,10 @@ public struct JSONNode: Sendable {
         throw missingOr("an array")
     }
 
-    /// Key/value pairs (order unspecified).
+    /// Key/value pairs in file order.
     public func object() throws -> [(key: String, value: JSONNode)] {
         if case .object(let o) = value {
-            return o.map { (key: $0.key, value: JSONNode($0.value, path: path.isEmpty ? $0.key : "\(path).\($0.key)")) }
+            return o.entries.map { (key: $0.key, value: JSONNode($0.value, path: path.isEmpty ? $0.key : "\(path).\($0.key)")) }
         }
         throw missingOr("an object")
     }

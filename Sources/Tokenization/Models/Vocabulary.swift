@@ -1,7 +1,10 @@
-/// A token ↔ id table shared by the models. Built once at load; lookups by scalar slices avoid
-/// creating a `String` per attempt in the hot loops.
+/// A token ↔ id table shared by the models.
+///
+/// Keys compare by their exact UTF-8 bytes: Swift's `String` equality is canonical equivalence,
+/// so with plain `String` keys two pieces that differ only in the order of combining marks
+/// (Arabic shadda + kasra, for one) would collide and one of them would vanish.
 struct Vocabulary: Sendable {
-    private(set) var tokenToId: [String: Int] = [:]
+    private(set) var tokenToId: [ExactString: Int] = [:]
     private(set) var idToToken: [String?] = []
 
     init() {}
@@ -11,21 +14,38 @@ struct Vocabulary: Sendable {
     }
 
     mutating func insert(_ token: String, id: Int) {
-        tokenToId[token] = id
+        tokenToId[ExactString(token)] = id
         if id >= idToToken.count { idToToken.append(contentsOf: repeatElement(nil, count: id - idToToken.count + 1)) }
         idToToken[id] = token
     }
 
-    @inline(__always) func id(of token: String) -> Int? { tokenToId[token] }
+    @inline(__always) func id(of token: String) -> Int? { tokenToId[ExactString(token)] }
     func token(of id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
     var count: Int { tokenToId.count }
+}
+
+/// A string hashed and compared by its UTF-8 bytes, not by canonical equivalence.
+public struct ExactString: Hashable, Sendable {
+    public let value: String
+    @inline(__always) public init(_ value: String) {
+        var v = value
+        v.makeContiguousUTF8()
+        self.value = v
+    }
+
+    public static func == (a: ExactString, b: ExactString) -> Bool { a.value.utf8.elementsEqual(b.value.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { for b in value.utf8 { hasher.combine(b) } }
+    }
 }
 
 /// Reads a `{token: id}` object.
 func readVocabObject(_ node: JSONNode) throws -> Vocabulary {
     var v = Vocabulary()
     guard case .object(let o) = node.value else { throw node.invalid("expected an object of token → id") }
-    for (k, value) in o {
+    for (k, value) in o.entries {
         guard case .number(let d) = value, d >= 0, d < 1e9, d.rounded() == d else {
             throw node.invalid("id of \"\(k)\" is not a non-negative integer")
         }

@@ -9,11 +9,11 @@ public struct Tokenizer: Sendable {
     public let model: any TokenizationModel
     public let postProcessor: (any PostProcessor)?
     public let decoder: (any Decoder)?
-    public let truncation: TruncationParams?
-    public let padding: PaddingParams?
+    public private(set) var truncation: TruncationParams?
+    public private(set) var padding: PaddingParams?
     let added: AddedVocabulary
     private let addedById: [Int: AddedToken]
-    private let addedByContent: [String: Int]
+    private let addedByContent: [ExactString: Int]
 
     /// Loads `tokenizer.json` from a file, or from a model folder that contains one.
     public init(contentsOf url: URL) throws {
@@ -45,13 +45,22 @@ public struct Tokenizer: Sendable {
         padding = try PaddingParams(json: root["padding"])
         let addedTokens = try root["added_tokens"].isNull ? [] : root["added_tokens"].array().map { try AddedToken(json: $0) }
         added = try AddedVocabulary(tokens: addedTokens, normalizer: normalizer)
-        var byId = [Int: AddedToken](), byContent = [String: Int]()
+        var byId = [Int: AddedToken](), byContent = [ExactString: Int]()
         for t in addedTokens {
             byId[t.id] = t
-            byContent[t.content] = t.id
+            byContent[ExactString(t.content)] = t.id
         }
         addedById = byId
         addedByContent = byContent
+    }
+
+    /// A copy with other truncation and padding settings (Python's `enable_truncation`,
+    /// `no_padding`, …); nil turns either off.
+    public func with(truncation: TruncationParams?, padding: PaddingParams?) -> Tokenizer {
+        var t = self
+        t.truncation = truncation
+        t.padding = padding
+        return t
     }
 
     /// Model vocabulary plus added tokens that are not already in it.
@@ -59,7 +68,7 @@ public struct Tokenizer: Sendable {
         model.vocabularySize + addedById.keys.filter { model.token(of: $0) == nil }.count
     }
 
-    public func id(of token: String) -> Int? { addedByContent[token] ?? model.id(of: token) }
+    public func id(of token: String) -> Int? { addedByContent[ExactString(token)] ?? model.id(of: token) }
     public func token(of id: Int) -> String? { addedById[id]?.content ?? model.token(of: id) }
     public func isSpecial(_ id: Int) -> Bool { addedById[id]?.special ?? false }
 
