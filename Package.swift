@@ -24,9 +24,10 @@ let package = Package(
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
         // L2
+        .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
         .target(name: "NestorCore", dependencies: ["VectorMath"]),
         // L3
-        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization"]),
+        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel"]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",
@@ -37,6 +38,7 @@ let package = Package(
         ),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
+        .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
     ]
 )

@@ -30,3 +30,41 @@ import Testing
         #expect(c == [11, 12, 13, 14])
     }
 }
+
+@Suite struct KernelTests {
+    @Test func layerNormMatchesDefinition() {
+        var x: [Float] = [1, 2, 3, 4, -1, 0, 1, 2]
+        let g: [Float] = [1, 2, 1, 1], b: [Float] = [0, 0, 1, 0]
+        Kernels.layerNorm(&x, rows: 2, width: 4, gamma: g, beta: b, eps: 1e-5)
+        let mean: Float = 2.5, sd = (1.25 + 1e-5 as Float).squareRoot()  // variance of 1…4 is 1.25
+        #expect(abs(x[0] - (1 - mean) / sd) < 1e-5)
+        #expect(abs(x[1] - 2 * (2 - mean) / sd) < 1e-5)
+        #expect(abs(x[2] - ((3 - mean) / sd + 1)) < 1e-5)
+    }
+
+    @Test func softmaxSumsToOneAndIsStable() {
+        var x: [Float] = [1000, 1001, 999]
+        Kernels.softmax(&x, count: 3)
+        #expect(abs(x.reduce(0, +) - 1) < 1e-6)
+        #expect(x[1] > x[0] && x[0] > x[2])
+    }
+
+    @Test func geluUsesExactErf() {
+        var x: [Float] = [-1, 0, 1, 3]
+        Kernels.gelu(&x, count: 4)
+        // PyTorch: gelu(-1) = -0.15865526, gelu(1) = 0.84134474, gelu(3) = 2.99595031
+        #expect(abs(x[0] + 0.15865526) < 1e-6)
+        #expect(x[1] == 0)
+        #expect(abs(x[2] - 0.84134474) < 1e-6)
+        #expect(abs(x[3] - 2.99595031) < 1e-5)
+    }
+
+    @Test func ropeRotatesHalves() {
+        var x: [Float] = [1, 0, 0, 1]  // one head of dim 4: pairs (0,2) and (1,3)
+        let pos: [Int32] = [1]
+        let inv: [Float] = [Float.pi / 2, 0]
+        Kernels.rope(&x, rows: 1, heads: 1, headDim: 4, positions: pos, inverseFrequencies: inv)
+        #expect(abs(x[0]) < 1e-6 && abs(x[2] - 1) < 1e-6)  // (1,0) rotated by 90°
+        #expect(abs(x[1]) < 1e-6 && abs(x[3] - 1) < 1e-6)  // angle 0 leaves (0,1)
+    }
+}

@@ -1,0 +1,124 @@
+import TensorOps
+
+/// y = x · Wᵀ + b for a PyTorch `Linear` weight W of shape [out, in].
+struct Linear: Sendable {
+    let weight: [Float]
+    let bias: [Float]?
+    let inFeatures: Int
+    let outFeatures: Int
+
+    init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        self.weight = weight
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+
+    /// Several linears over the same input fused into one (Q, K and V, or gate and up), so one
+    /// large gemm replaces three small ones.
+    init(concatenating parts: [Linear]) {
+        inFeatures = parts[0].inFeatures
+        outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
+        weight = parts.flatMap(\.weight)
+        bias = parts.allSatisfy { $0.bias != nil } ? parts.flatMap { $0.bias ?? [] } : nil
+    }
+
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { w in
+            Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: w.baseAddress!, transposeB: true, c: y)  // safe: weights are never empty (shape checked at load)
+        }
+        if let bias {
+            bias.withUnsafeBufferPointer { Kernels.addBias(y, rows: rows, width: outFeatures, bias: $0.baseAddress!) }  // safe: same length as outFeatures > 0
+        }
+    }
+}
+
+/// Loads weights by name with the checkpoint's prefix resolved once.
+struct WeightLoader {
+    let store: TensorStore
+    let prefix: String
+
+    func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+        try store.floats(prefix + name, shape: shape)
+    }
+
+    func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
+        store.entries[prefix + name] == nil ? nil : try store.floats(prefix + name, shape: shape)
+    }
+
+    func linear(_ name: String, in i: Int, out o: Int, bias: Bool = true) throws -> Linear {
+        Linear(weight: try tensor("\(name).weight", [o, i]),
+               bias: bias ? try tensor("\(name).bias", [o]) : try optional("\(name).bias", [o]),
+               inFeatures: i, outFeatures: o)
+    }
+}
+
+/// Sequences packed back to back without padding: row r of every activation matrix is one
+/// token. Only attention needs the sequence boundaries, so no compute is spent on padding and
+/// a text's result cannot depend on what else is in its batch.
+public struct PackedBatch: Sendable {
+    public let tokens: [Int32]
+    public let typeIds: [Int32]
+    /// Start row and length of each sequence.
+    public let starts: [Int]
+    public let lengths: [Int]
+
+    public init(sequences: [[Int]], typeIds types: [[Int]]? = nil) {
+        var t = [Int32](), ty = [Int32](), s = [Int](), l = [Int]()
+        for (i, seq) in sequences.enumerated() {
+            s.append(t.count)
+            l.append(seq.count)
+            t.append(contentsOf: seq.map { Int32(truncatingIfNeeded: $0) })
+            if let seqTypes = types?[i], seqTypes.count == seq.count {
+                ty.append(contentsOf: seqTypes.map { Int32(truncatingIfNeeded: $0) })
+            } else {
+                ty.append(contentsOf: repeatElement(0, count: seq.count))
+            }
+        }
+        tokens = t
+        typeIds = ty
+        starts = s
+        lengths = l
+    }
+
+    public var rows: Int { tokens.count }
+}
+
+/// Scaled dot-product attention for every sequence and head of a packed batch.
+/// `q`, `k`, `v` point at the first row of each projection inside (possibly fused) buffers with
+/// the given row strides; heads of K/V are shared by `heads / kvHeads` query heads (GQA).
+func packedAttention(
+    batch: PackedBatch, heads: Int, kvHeads: Int, headDim: Int, causal: Bool,
+    q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
+    v: UnsafePointer<Float>, vStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
+    scratch: inout [Float]
+) {
+    let scale = 1 / Float(headDim).squareRoot()
+    let group = heads / kvHeads
+    let longest = batch.lengths.max() ?? 0
+    if scratch.count < longest * longest { scratch = [Float](repeating: 0, count: longest * longest) }
+    scratch.withUnsafeMutableBufferPointer { sbuf in
+        guard let scores = sbuf.baseAddress else { return }
+        for (start, length) in zip(batch.starts, batch.lengths) where length > 0 {
+            for h in 0..<heads {
+                let kvh = h / group
+                let qh = q + start * qStride + h * headDim
+                let kh = k + start * kStride + kvh * headDim
+                let vh = v + start * vStride + kvh * headDim
+                Gemm.multiply(m: length, n: length, k: headDim, a: qh, lda: qStride, b: kh, ldb: kStride,
+                              transposeB: true, c: scores, ldc: length, alpha: scale)
+                for i in 0..<length {
+                    let row = scores + i * length
+                    if causal {
+                        Kernels.softmax(row, count: i + 1)
+                        for j in (i + 1)..<max(i + 1, length) { row[j] = 0 }
+                    } else {
+                        Kernels.softmax(row, count: length)
+                    }
+                }
+                Gemm.multiply(m: length, n: headDim, k: length, a: scores, lda: length, b: vh, ldb: vStride,
+                              transposeB: false, c: out + start * outStride + h * headDim, ldc: outStride)
+            }
+        }
+    }
+}

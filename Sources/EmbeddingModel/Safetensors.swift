@@ -1,0 +1,140 @@
+import Foundation
+
+/// Tensors of one or more `.safetensors` files, memory-mapped and validated at open; values are
+/// converted to float32 only when a layer asks for them, once, at load.
+public struct TensorStore: Sendable {
+    public enum DType: String, Sendable { case f32 = "F32", f16 = "F16", bf16 = "BF16", other }
+
+    public struct Entry: Sendable {
+        public var dtype: DType
+        public var shape: [Int]
+        /// Which mapped file, and the byte range of the data in it.
+        var file: Int
+        var range: Range<Int>
+    }
+
+    private let files: [MappedFile]
+    public let entries: [String: Entry]
+
+    /// Opens `model.safetensors`, or every shard listed in `model.safetensors.index.json`.
+    public init(folder: URL) throws {
+        let single = folder.appendingPathComponent("model.safetensors")
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        var names: [String]
+        if FileManager.default.fileExists(atPath: single.path) {
+            names = ["model.safetensors"]
+        } else if FileManager.default.fileExists(atPath: index.path) {
+            guard let data = FileManager.default.contents(atPath: index.path),
+                  let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let map = obj["weight_map"] as? [String: String] else {
+                throw ModelError(.malformedFile, file: index.path, "expected an object with a weight_map")
+            }
+            names = Array(Set(map.values)).sorted()
+        } else {
+            throw ModelError(.missingFile, file: single.path, "no model.safetensors or model.safetensors.index.json")
+        }
+        var files = [MappedFile]()
+        var entries = [String: Entry]()
+        for (i, name) in names.enumerated() {
+            let path = folder.appendingPathComponent(name).path
+            let f = try MappedFile(path: path)
+            files.append(f)
+            for (k, e) in try Self.parseHeader(f, fileIndex: i, path: path) { entries[k] = e }
+        }
+        self.files = files
+        self.entries = entries
+    }
+
+    private static func parseHeader(_ f: MappedFile, fileIndex: Int, path: String) throws -> [String: Entry] {
+        guard f.count >= 8 else { throw ModelError(.malformedFile, file: path, "shorter than a safetensors header") }
+        var headerLength = 0
+        for i in 0..<8 { headerLength |= Int(f.bytes[i]) << (8 * i) }
+        guard headerLength > 0, headerLength <= f.count - 8, headerLength < 100_000_000 else {
+            throw ModelError(.malformedFile, file: path, "invalid header length \(headerLength)")
+        }
+        let header = Data(bytes: f.bytes + 8, count: headerLength)
+        guard let obj = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+            throw ModelError(.malformedFile, file: path, "the header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        var out = [String: Entry]()
+        for (name, value) in obj where name != "__metadata__" {
+            guard let d = value as? [String: Any], let dt = d["dtype"] as? String,
+                  let shape = (d["shape"] as? [NSNumber])?.map(\.intValue),
+                  let offsets = (d["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2 else {
+                throw ModelError(.malformedFile, file: path, "tensor \(name) has a malformed header entry")
+            }
+            let dtype = DType(rawValue: dt) ?? .other
+            let start = dataStart + offsets[0], end = dataStart + offsets[1]
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], end <= f.count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw ModelError(.malformedFile, file: path, "tensor \(name) lies outside the file")
+            }
+            let elements = shape.reduce(1, *)
+            let width: Int? = switch dtype { case .f32: 4; case .f16, .bf16: 2; case .other: nil }
+            if let width, elements * width != end - start {
+                throw ModelError(.malformedFile, file: path, "tensor \(name) has \(end - start) bytes for shape \(shape) of \(dt)")
+            }
+            out[name] = Entry(dtype: dtype, shape: shape, file: fileIndex, range: start..<end)
+        }
+        return out
+    }
+
+    /// The first of `names` that exists (checkpoints differ in prefixes such as `bert.`).
+    public func resolve(_ names: [String]) -> String? { names.first { entries[$0] != nil } }
+
+    /// The tensor as float32, checking its shape.
+    public func floats(_ name: String, shape: [Int], file: String = "model.safetensors") throws -> [Float] {
+        guard let e = entries[name] else { throw ModelError(.missingTensor, file: file, "missing tensor \(name)") }
+        guard e.shape == shape else {
+            throw ModelError(.wrongShape, file: file, "tensor \(name) has shape \(e.shape), expected \(shape)")
+        }
+        let n = shape.reduce(1, *)
+        let base = files[e.file].bytes + e.range.lowerBound
+        var out = [Float](repeating: 0, count: n)
+        out.withUnsafeMutableBufferPointer { dst in
+            switch e.dtype {
+            case .f32:
+                if let d = dst.baseAddress, n > 0 { memcpy(d, base, n * 4) }
+            case .f16:
+                for i in 0..<n {
+                    let bits = UInt16(base[2 * i]) | UInt16(base[2 * i + 1]) << 8
+                    dst[i] = Float(Float16(bitPattern: bits))
+                }
+            case .bf16:
+                for i in 0..<n {
+                    let bits = UInt32(base[2 * i]) << 16 | UInt32(base[2 * i + 1]) << 24
+                    dst[i] = Float(bitPattern: bits)
+                }
+            case .other:
+                break
+            }
+        }
+        if e.dtype == .other {
+            throw ModelError(.unsupported, file: file, "tensor \(name) has an unsupported dtype")
+        }
+        return out
+    }
+}
+
+/// A read-only memory map, unmapped when the last copy of the store goes away.
+final class MappedFile: Sendable {
+    // The mapping is read-only and never changes after init, so sharing the pointer is safe.
+    nonisolated(unsafe) let bytes: UnsafePointer<UInt8>
+    let count: Int
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ModelError(.unreadableFile, file: path, "cannot open the file") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ModelError(.unreadableFile, file: path, "cannot stat the file") }
+        count = Int(st.st_size)
+        guard count > 0 else { throw ModelError(.malformedFile, file: path, "the file is empty") }
+        guard let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw ModelError(.unreadableFile, file: path, "cannot map the file")
+        }
+        bytes = UnsafePointer(p.assumingMemoryBound(to: UInt8.self))
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: bytes), count) }
+}
