@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization",
+                "Tokenization", "EmbeddingEngine", "NestorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

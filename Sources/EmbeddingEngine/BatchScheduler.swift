@@ -9,8 +9,19 @@ import Synchronization
 /// takes as many as fit the token budget. Under load this batches 64 one-sentence clients like
 /// one 64-sentence request; when idle, a lone query starts at once.
 public final class BatchScheduler: Sendable {
-    /// Runs one batch of token sequences and returns one vector per sequence.
-    public typealias BatchRunner = @Sendable ([[Int]]) throws -> [[Float]]
+    /// One sequence to embed: its token ids and how many of them are prompt (for pooling
+    /// modes that leave the prompt out).
+    public struct Item: Sendable, Equatable {
+        public var tokens: [Int]
+        public var promptLength: Int
+        public init(tokens: [Int], promptLength: Int = 0) {
+            self.tokens = tokens
+            self.promptLength = promptLength
+        }
+    }
+
+    /// Runs one batch and returns one vector per item.
+    public typealias BatchRunner = @Sendable ([Item]) throws -> [[Float]]
 
     /// Upper bound on padded tokens (batch size × longest sequence) in one forward pass.
     public let maxBatchTokens: Int
@@ -25,7 +36,7 @@ public final class BatchScheduler: Sendable {
     }
 
     private struct Pending: Sendable {
-        let tokens: [Int]
+        let item: Item
         let slot: Int
         let job: Job
     }
@@ -83,12 +94,16 @@ public final class BatchScheduler: Sendable {
 
     /// Embeds `sequences`, sharing forward passes with whatever else is queued.
     public func run(_ sequences: [[Int]]) async throws -> [[Float]] {
+        try await run(sequences.map { Item(tokens: $0) })
+    }
+
+    public func run(_ sequences: [Item]) async throws -> [[Float]] {
         if sequences.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             let job = Job(count: sequences.count, continuation: continuation)
             let accepted = state.withLock { s -> Bool in
                 guard !s.stopped else { return false }
-                for (i, seq) in sequences.enumerated() { s.queue.append(Pending(tokens: seq, slot: i, job: job)) }
+                for (i, seq) in sequences.enumerated() { s.queue.append(Pending(item: seq, slot: i, job: job)) }
                 return true
             }
             if accepted {
@@ -115,15 +130,15 @@ public final class BatchScheduler: Sendable {
     private func takeBatch() -> [Pending]? {
         state.withLock { s -> [Pending]? in
             guard let head = s.queue.first else { return nil }
-            let target = head.tokens.count
+            let target = head.item.tokens.count
             let window = min(s.queue.count, maxBatchSize * 4)
             let order = (1..<window).sorted {
-                abs(s.queue[$0].tokens.count - target) < abs(s.queue[$1].tokens.count - target)
+                abs(s.queue[$0].item.tokens.count - target) < abs(s.queue[$1].item.tokens.count - target)
             }
             var chosen = [0]
             var longest = target
             for i in order where chosen.count < maxBatchSize {
-                let l = max(longest, s.queue[i].tokens.count)
+                let l = max(longest, s.queue[i].item.tokens.count)
                 if l * (chosen.count + 1) > maxBatchTokens { continue }
                 longest = l
                 chosen.append(i)
@@ -137,7 +152,7 @@ public final class BatchScheduler: Sendable {
 
     private func execute(_ batch: [Pending]) {
         do {
-            let vectors = try runner(batch.map(\.tokens))
+            let vectors = try runner(batch.map(\.item))
             for (p, v) in zip(batch, vectors) { p.job.deliver(v, at: p.slot) }
         } catch {
             for p in batch { p.job.fail(error) }

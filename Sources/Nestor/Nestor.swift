@@ -5,6 +5,6 @@ struct NestorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nestor",
         abstract: "Semantic search with its own embedding engine and vector index.",
-        subcommands: [TokenizeCommand.self]
+        subcommands: [TokenizeCommand.self, EmbedCommand.self]
     )
 }

@@ -7,9 +7,9 @@ import Testing
     /// A runner whose "vector" is the sequence's own tokens as floats, recording batch sizes.
     final class Recorder: Sendable {
         let batches = Mutex<[Int]>([])
-        func run(_ seqs: [[Int]]) -> [[Float]] {
-            batches.withLock { $0.append(seqs.count) }
-            return seqs.map { $0.map(Float.init) }
+        func run(_ items: [BatchScheduler.Item]) -> [[Float]] {
+            batches.withLock { $0.append(items.count) }
+            return items.map { $0.tokens.map(Float.init) }
         }
     }
 

@@ -1,0 +1,149 @@
+import EmbeddingModel
+import Foundation
+import NestorCore
+import Tokenization
+
+/// The in-process embedding engine: Hugging Face tokenizer + native transformer + pooling,
+/// with concurrent requests merged into batches on a dedicated inference thread.
+public final class LocalEmbedder: Embedder {
+    public let info: EmbedderInfo
+    public let tokenizer: Tokenizer
+    public let model: SentenceEmbedder
+    private let scheduler: BatchScheduler
+
+    public struct Options: Sendable {
+        /// Name clients use in requests; defaults to the folder name.
+        public var servedName: String?
+        /// Operator override of the model's Matryoshka metadata.
+        public var matryoshka: MatryoshkaPolicy?
+        /// Cap below the model's own maximum input length.
+        public var maxInputTokens: Int?
+        public var maxBatchTokens: Int
+        public init(servedName: String? = nil, matryoshka: MatryoshkaPolicy? = nil, maxInputTokens: Int? = nil, maxBatchTokens: Int = 16_384) {
+            self.servedName = servedName
+            self.matryoshka = matryoshka
+            self.maxInputTokens = maxInputTokens
+            self.maxBatchTokens = maxBatchTokens
+        }
+    }
+
+    public init(folder: URL, options: Options = Options()) throws {
+        let model = try SentenceEmbedder(folder: folder)
+        // Truncation and padding are decided per request here, not by tokenizer.json.
+        let tokenizer = try Tokenizer(contentsOf: folder).with(truncation: nil, padding: nil)
+        let c = model.config
+        let policy: MatryoshkaPolicy = options.matryoshka
+            ?? (c.matryoshkaDimensions.map { .only($0) } ?? (c.isMatryoshka ? .any : .none))
+        var maxTokens = model.maxSequenceLength
+        if let cap = options.maxInputTokens { maxTokens = min(maxTokens, max(1, cap)) }
+        info = EmbedderInfo(
+            name: options.servedName ?? folder.standardizedFileURL.lastPathComponent,
+            dimensions: model.dimensions, maxInputTokens: maxTokens, matryoshka: policy,
+            prompts: model.sentenceConfig.prompts, defaultPromptName: model.sentenceConfig.defaultPromptName)
+        self.model = model
+        self.tokenizer = tokenizer
+        scheduler = BatchScheduler(maxBatchTokens: options.maxBatchTokens) { [model] items in
+            try model.embed(items.map(\.tokens), promptLengths: items.map(\.promptLength))
+        }
+    }
+
+    deinit { scheduler.shutdown() }
+
+    public func embed(_ inputs: [EmbeddingInput], options: EmbedOptions) async throws -> EmbeddingOutput {
+        if let d = options.dimensions, let reason = info.matryoshka.rejection(of: d, full: info.dimensions) {
+            throw EmbeddingError(.invalidDimensions, reason, param: "dimensions")
+        }
+        let prompt = try promptText(options.promptName)
+        let limit = min(options.maxTokens ?? info.maxInputTokens, info.maxInputTokens)
+        guard limit > 0 else { throw EmbeddingError(.invalidInput, "the token limit must be positive", param: "truncate_prompt_tokens") }
+        var sequences = [[Int]]()
+        sequences.reserveCapacity(inputs.count)
+        for (i, input) in inputs.enumerated() {
+            sequences.append(try tokens(for: input, index: i, prompt: prompt, limit: limit, options: options))
+        }
+        // sentence-transformers counts the prompt's tokens with special tokens, minus the end one.
+        var promptLength = 0
+        if !model.sentenceConfig.includePrompt, !prompt.isEmpty {
+            promptLength = max(0, ((try? tokenizer.encode(prompt, addSpecialTokens: options.addSpecialTokens).count) ?? 1) - 1)
+        }
+        let items = zip(inputs, sequences).map { input, seq in
+            if case .text = input { return BatchScheduler.Item(tokens: seq, promptLength: promptLength) }
+            return BatchScheduler.Item(tokens: seq)
+        }
+        var vectors = try await scheduler.run(items)
+        if let d = options.dimensions, d < info.dimensions {
+            vectors = vectors.map { truncateMatryoshka($0, to: d) }
+        }
+        return EmbeddingOutput(vectors: vectors, tokenCounts: sequences.map(\.count))
+    }
+
+    /// Token ids the model reads for this input: prompt + text with special tokens, cut to the
+    /// limit at the chosen side (special tokens kept), or an error when truncation is off.
+    public func tokens(for input: EmbeddingInput, index: Int, prompt: String, limit: Int, options: EmbedOptions) throws -> [Int] {
+        switch input {
+        case .tokens(let ids):
+            guard !ids.isEmpty else { throw EmbeddingError(.invalidInput, "input \(index) is an empty token list", param: "input") }
+            let vocab = model.config.vocabSize
+            if let bad = ids.first(where: { $0 < 0 || $0 >= vocab }) {
+                throw EmbeddingError(.invalidInput, "input \(index) has token id \(bad), outside the vocabulary (0..<\(vocab))", param: "input")
+            }
+            guard ids.count > limit else { return ids }
+            switch options.truncation {
+            case .none: throw tooLong(index, ids.count, limit)
+            case .end: return Array(ids.prefix(limit))
+            case .start: return Array(ids.suffix(limit))
+            }
+        case .text(let text):
+            let full = prompt + text
+            let encoded: Encoding
+            do {
+                encoded = try tokenizer.encode(full, addSpecialTokens: options.addSpecialTokens)
+            } catch {
+                throw EmbeddingError(.internalFailure, "the tokenizer failed on input \(index): \(error)")
+            }
+            guard encoded.count > limit else { return encoded.ids }
+            switch options.truncation {
+            case .none: throw tooLong(index, encoded.count, limit)
+            case .end, .start:
+                let direction: TruncationParams.Direction = options.truncation == .start ? .left : .right
+                let cut = try tokenizer.encodeBatch([full], addSpecialTokens: options.addSpecialTokens,
+                                                    truncation: TruncationParams(maxLength: limit, direction: direction), padding: nil)
+                return cut[0].ids
+            }
+        }
+    }
+
+    private func tooLong(_ index: Int, _ count: Int, _ limit: Int) -> EmbeddingError {
+        EmbeddingError(.inputTooLong, "input \(index) has \(count) tokens, more than the limit of \(limit); enable truncation or shorten it", param: "input")
+    }
+
+    /// The prompt prefix for a name; nil uses the model's default prompt.
+    public func promptText(_ name: String?) throws -> String {
+        guard let name = name ?? info.defaultPromptName else { return "" }
+        guard let p = info.prompts[name] else {
+            let known = info.prompts.keys.sorted().joined(separator: ", ")
+            throw EmbeddingError(.unknownPrompt, "unknown prompt name \"\(name)\"; this model has: \(known.isEmpty ? "none" : known)", param: "prompt_name")
+        }
+        return p
+    }
+}
+
+/// Finds a model folder by path, or by name under `$NESTOR_MODELS` (default `./models`).
+public enum ModelLocator {
+    public static let defaultModel = "multilingual-e5-small"
+
+    public static var modelsDirectory: URL {
+        URL(fileURLWithPath: ProcessInfo.processInfo.environment["NESTOR_MODELS"] ?? "models")
+    }
+
+    public static func resolve(_ nameOrPath: String?) throws -> URL {
+        let name = nameOrPath ?? defaultModel
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: name, isDirectory: &isDir), isDir.boolValue {
+            return URL(fileURLWithPath: name)
+        }
+        let candidate = modelsDirectory.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) { return candidate }
+        throw EmbeddingError(.invalidInput, "no model folder \(name) (looked at ./\(name) and \(candidate.path)); fetch one with scripts/fetch_models.py \(name)")
+    }
+}

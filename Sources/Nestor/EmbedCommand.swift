@@ -1,0 +1,41 @@
+import ArgumentParser
+import EmbeddingEngine
+import Foundation
+import NestorCore
+
+/// `nestor embed`: vectors for texts, straight from the engine.
+struct EmbedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed", abstract: "Print embeddings of texts with a local model.")
+
+    @Option(help: "A model folder, or a model name under $NESTOR_MODELS (default ./models).")
+    var model: String = ModelLocator.defaultModel
+    @Option(help: "A prompt from the model's config_sentence_transformers.json, such as query or passage.")
+    var promptName: String?
+    @Option(help: "Matryoshka output size (only for models that allow it).") var dimensions: Int?
+    @Flag(help: "Print one JSON object per text instead of plain numbers.") var json = false
+    @Argument(help: "Texts to embed.") var texts: [String]
+
+    func run() async throws {
+        let embedder: LocalEmbedder
+        do {
+            embedder = try LocalEmbedder(folder: try ModelLocator.resolve(model))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let out: EmbeddingOutput
+        do {
+            out = try await embedder.embed(texts.map { .text($0) }, options: EmbedOptions(promptName: promptName, dimensions: dimensions))
+        } catch let e as EmbeddingError {
+            throw ValidationError(e.message)
+        }
+        for (i, (v, n)) in zip(out.vectors, out.tokenCounts).enumerated() {
+            if json {
+                let obj: [String: Any] = ["index": i, "tokens": n, "embedding": v.map { Double($0) }]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print(v.map { String(format: "%.6f", $0) }.joined(separator: " "))
+            }
+        }
+    }
+}
