@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 /// The engine's hot loops are optimised even in debug builds so that `swift test` (debug) runs
@@ -15,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // L0 leaves
@@ -27,12 +30,18 @@ let package = Package(
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
         .target(name: "NestorCore", dependencies: ["VectorMath"]),
         // L3
-        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel"]),
+        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
+        .target(name: "NestorHTTP", dependencies: [
+            "NestorCore", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "NestorCore",
+                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +49,15 @@ let package = Package(
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
+        .testTarget(name: "NestorHTTPTests", dependencies: [
+            "NestorHTTP", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )
 
+
+/// Benchmarks build only on request (`NESTOR_BENCHMARKS=1`), so everyday builds stay fast.
+if ProcessInfo.processInfo.environment["NESTOR_BENCHMARKS"] != nil {
+    package.targets.append(.executableTarget(
+        name: "EmbeddingBenchmark", dependencies: ["EmbeddingEngine", "NestorCore"], path: "Benchmarks/EmbeddingBenchmark"))
+}

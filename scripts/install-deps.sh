@@ -15,8 +15,9 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python is used only by the model fetcher (numpy) and the test harness (pytest).
-py_modules=(numpy pytest)
+# Python is used only by the model fetcher (numpy) and the test harness (pytest, and the
+# official openai client that the end-to-end test drives the server with).
+py_modules=(numpy pytest openai)
 py_missing=()
 for m in "${py_modules[@]}"; do
     python3 -c "import $m" 2>/dev/null || py_missing+=("$m")

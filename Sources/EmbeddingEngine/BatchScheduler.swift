@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
 
-/// Merges concurrent embedding requests into engine batches and runs them on a dedicated
-/// thread, away from Swift's cooperative pool (a forward pass blocks its thread for
+/// Merges concurrent embedding requests into engine batches and runs them on dedicated
+/// threads, away from Swift's cooperative pool (a forward pass blocks its thread for
 /// milliseconds to seconds).
 ///
-/// There is no waiting timer: while a batch runs, new sequences queue up, and the next batch
+/// There is no waiting timer: while batches run, new sequences queue up, and the next batch
 /// takes as many as fit the token budget. Under load this batches 64 one-sentence clients like
-/// one 64-sentence request; when idle, a lone query starts at once.
+/// one 64-sentence request; when idle, a lone query starts at once. With several workers (one
+/// per core, BLAS single-threaded), a large request is shared out so every core has a batch.
 public final class BatchScheduler: Sendable {
     /// One sequence to embed: its token ids and how many of them are prompt (for pooling
     /// modes that leave the prompt out).
@@ -26,6 +27,7 @@ public final class BatchScheduler: Sendable {
     /// Upper bound on padded tokens (batch size × longest sequence) in one forward pass.
     public let maxBatchTokens: Int
     public let maxBatchSize: Int
+    public let workers: Int
     private let runner: BatchRunner
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
@@ -76,20 +78,23 @@ public final class BatchScheduler: Sendable {
         }
     }
 
-    public init(maxBatchTokens: Int = 16_384, maxBatchSize: Int = 256, runner: @escaping BatchRunner) {
+    public init(maxBatchTokens: Int = 16_384, maxBatchSize: Int = 256, workers: Int = 1, runner: @escaping BatchRunner) {
         self.maxBatchTokens = max(1, maxBatchTokens)
         self.maxBatchSize = max(1, maxBatchSize)
+        self.workers = max(1, workers)
         self.runner = runner
-        let thread = Thread { [self] in self.workLoop() }
-        thread.name = "nestor-inference"
-        thread.stackSize = 8 << 20
-        thread.start()
+        for i in 0..<self.workers {
+            let thread = Thread { [self] in self.workLoop() }
+            thread.name = "nestor-inference-\(i)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
     }
 
-    /// Stops the worker after the queued work; later submissions fail.
+    /// Stops the workers after the queued work; later submissions fail.
     public func shutdown() {
         state.withLock { $0.stopped = true }
-        wakeup.signal()
+        for _ in 0..<workers { wakeup.signal() }
     }
 
     /// Embeds `sequences`, sharing forward passes with whatever else is queued.
@@ -117,7 +122,9 @@ public final class BatchScheduler: Sendable {
     private func workLoop() {
         while true {
             wakeup.wait()
-            while let batch = takeBatch() {
+            while let (batch, more) = takeBatch() {
+                // Work remains: wake another worker to share it.
+                if more && workers > 1 { wakeup.signal() }
                 execute(batch)
             }
             if state.withLock({ $0.stopped && $0.queue.isEmpty }) { return }
@@ -127,9 +134,11 @@ public final class BatchScheduler: Sendable {
     /// Takes the next batch. The oldest queued sequence always goes in (nothing starves);
     /// the rest are the queued sequences closest to it in length, so padding stays small,
     /// bounded by the token budget (a single over-budget sequence still runs alone).
-    private func takeBatch() -> [Pending]? {
-        state.withLock { s -> [Pending]? in
+    private func takeBatch() -> ([Pending], Bool)? {
+        state.withLock { s -> ([Pending], Bool)? in
             guard let head = s.queue.first else { return nil }
+            // Each worker takes its share of what is queued, so parallel workers all get some.
+            let cap = min(maxBatchSize, max(1, (s.queue.count + workers - 1) / workers))
             let target = head.item.tokens.count
             let window = min(s.queue.count, maxBatchSize * 4)
             let order = (1..<window).sorted {
@@ -137,7 +146,7 @@ public final class BatchScheduler: Sendable {
             }
             var chosen = [0]
             var longest = target
-            for i in order where chosen.count < maxBatchSize {
+            for i in order where chosen.count < cap {
                 let l = max(longest, s.queue[i].item.tokens.count)
                 if l * (chosen.count + 1) > maxBatchTokens { continue }
                 longest = l
@@ -146,7 +155,7 @@ public final class BatchScheduler: Sendable {
             chosen.sort()
             let batch = chosen.map { s.queue[$0] }
             for i in chosen.reversed() { s.queue.remove(at: i) }
-            return batch
+            return (batch, !s.queue.isEmpty)
         }
     }
 

@@ -1,4 +1,5 @@
 import EmbeddingModel
+import TensorOps
 import Foundation
 import NestorCore
 import Tokenization
@@ -19,7 +20,11 @@ public final class LocalEmbedder: Embedder {
         /// Cap below the model's own maximum input length.
         public var maxInputTokens: Int?
         public var maxBatchTokens: Int
-        public init(servedName: String? = nil, matryoshka: MatryoshkaPolicy? = nil, maxInputTokens: Int? = nil, maxBatchTokens: Int = 16_384) {
+        /// Inference threads; BLAS runs single-threaded inside each. Default: one per core.
+        public var workers: Int
+        public init(servedName: String? = nil, matryoshka: MatryoshkaPolicy? = nil, maxInputTokens: Int? = nil,
+                    maxBatchTokens: Int = 16_384, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+            self.workers = workers
             self.servedName = servedName
             self.matryoshka = matryoshka
             self.maxInputTokens = maxInputTokens
@@ -42,7 +47,8 @@ public final class LocalEmbedder: Embedder {
             prompts: model.sentenceConfig.prompts, defaultPromptName: model.sentenceConfig.defaultPromptName)
         self.model = model
         self.tokenizer = tokenizer
-        scheduler = BatchScheduler(maxBatchTokens: options.maxBatchTokens) { [model] items in
+        if options.workers > 1 { Gemm.setBLASThreads(1) }
+        scheduler = BatchScheduler(maxBatchTokens: options.maxBatchTokens, workers: options.workers) { [model] items in
             try model.embed(items.map(\.tokens), promptLengths: items.map(\.promptLength))
         }
     }

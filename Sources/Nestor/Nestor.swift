@@ -5,6 +5,7 @@ struct NestorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nestor",
         abstract: "Semantic search with its own embedding engine and vector index.",
-        subcommands: [TokenizeCommand.self, EmbedCommand.self]
+        subcommands: [ServeCommand.self, EmbedCommand.self, TokenizeCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

@@ -1,11 +1,14 @@
 import COpenBLAS
+import VectorMath
 
 /// Row-major single-precision matrix products.
 ///
-/// Large products go to OpenBLAS; tiny ones (any dimension under `blasThreshold`, as ggml does)
-/// use a plain loop, because BLAS call overhead dominates there.
+/// Large products go to OpenBLAS; tiny ones (under `blasThreshold` multiply-adds, such as one
+/// attention head of a short sentence) use SIMD loops here, because BLAS call and threading
+/// overhead dominates there. The threshold counts work, not dimensions: a single query's
+/// 15 × 1536 × 384 projection is far too big for a scalar loop.
 public enum Gemm {
-    public static let blasThreshold = 32
+    public static let blasThreshold = 64 * 64 * 64
 
     /// C[m×n] = alpha · A[m×k] · op(B) + beta · C, where op(B) is B[k×n], or Bᵀ for B[n×k]
     /// when `transposeB` (the layout of PyTorch `Linear` weights).
@@ -20,17 +23,48 @@ public enum Gemm {
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
         if m == 0 || n == 0 { return }
-        if m >= blasThreshold && n >= blasThreshold && k >= blasThreshold {
+        if m * n * k >= blasThreshold {
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
             return
         }
-        naive(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
+        small(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
               c: c, ldc: ldc, alpha: alpha, beta: beta)
     }
 
-    /// The reference loop; also the path for small shapes.
+    /// Sets how many threads OpenBLAS uses. The engine runs one worker thread per core with
+    /// single-threaded BLAS, which beats BLAS's own threading on these small matrices (its
+    /// threads spend their time yielding, waiting for each other).
+    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// The path for small shapes: SIMD dot products (Bᵀ) or row updates (B).
+    public static func small(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        for i in 0..<m {
+            let ci = c + i * ldc
+            if transposeB {
+                for j in 0..<n {
+                    let d = alpha * VectorMath.dot(a + i * lda, b + j * ldb, count: k)
+                    ci[j] = beta == 0 ? d : d + beta * ci[j]
+                }
+            } else {
+                if beta == 0 { for j in 0..<n { ci[j] = 0 } } else if beta != 1 { for j in 0..<n { ci[j] *= beta } }
+                for p in 0..<k {
+                    let s = alpha * a[i * lda + p]
+                    let bp = b + p * ldb
+                    for j in 0..<n { ci[j] += s * bp[j] }
+                }
+            }
+        }
+    }
+
+    /// The reference loop the tests compare against.
     public static func naive(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,

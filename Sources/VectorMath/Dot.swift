@@ -1,5 +1,6 @@
 /// Distance kernels over contiguous float32 vectors. Written over `UnsafeBufferPointer` with
-/// SIMD accumulators so the compiler emits packed FMA code without any bounds checks.
+/// SIMD accumulators so the compiler emits packed code without bounds checks. (`addProduct`
+/// would be a per-lane libm `fmaf` call unless the build targets FMA hardware.)
 public enum VectorMath {
     /// Σ a[i]·b[i].
     @inlinable
@@ -11,8 +12,8 @@ public enum VectorMath {
             let b0 = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
             let a1 = UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self)
             let b1 = UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            acc0.addProduct(a0, b0)
-            acc1.addProduct(a1, b1)
+            acc0 += a0 * b0
+            acc1 += a1 * b1
             i += 16
         }
         var s = (acc0 + acc1).sum()
@@ -30,8 +31,8 @@ public enum VectorMath {
                 - UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
             let d1 = UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self)
                 - UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            acc0.addProduct(d0, d0)
-            acc1.addProduct(d1, d1)
+            acc0 += d0 * d0
+            acc1 += d1 * d1
             i += 16
         }
         var s = (acc0 + acc1).sum()

@@ -1,0 +1,57 @@
+import ArgumentParser
+import EmbeddingEngine
+import Foundation
+import Hummingbird
+import Logging
+import NestorCore
+import NestorHTTP
+
+/// `nestor serve`: the embeddings server. Every flag can also come from an environment
+/// variable (NESTOR_MODEL, NESTOR_HOST, NESTOR_PORT, NESTOR_API_KEYS as a comma list, …).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP server.")
+
+    @Option(help: "Model folder or name under $NESTOR_MODELS (default: multilingual-e5-small).") var model: String?
+    @Option(help: "Name clients use in `model` (repeat for aliases; default: the folder name).") var servedModelName: [String] = []
+    @Option(help: "Address to listen on.") var host: String?
+    @Option(help: "Port to listen on.") var port: Int?
+    @Option(help: "Allow only these Matryoshka sizes, e.g. 64,128,256.") var matryoshkaDimensions: String?
+    @Flag(help: "Allow any Matryoshka size up to the full one.") var matryoshkaAny = false
+    @Option(help: "Most padded tokens in one engine batch.") var maxBatchTokens: Int?
+    @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
+    @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let folder: URL
+        do {
+            folder = try ModelLocator.resolve(model ?? env["NESTOR_MODEL"])
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var policy: MatryoshkaPolicy? = nil
+        if matryoshkaAny || env["NESTOR_MATRYOSHKA_ANY"] == "1" { policy = .any }
+        if let list = matryoshkaDimensions ?? env["NESTOR_MATRYOSHKA_DIMENSIONS"] {
+            let sizes = list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--matryoshka-dimensions takes positive integers, e.g. 64,128") }
+            policy = .only(sizes)
+        }
+        let names = servedModelName.isEmpty ? (env["NESTOR_SERVED_MODEL_NAME"].map { $0.split(separator: ",").map(String.init) } ?? []) : servedModelName
+        var log = Logger(label: "nestor")
+        log.logLevel = .info
+        log.info("loading model", metadata: ["folder": "\(folder.path)"])
+        let embedder = try LocalEmbedder(folder: folder, options: .init(
+            servedName: names.first, matryoshka: policy,
+            maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
+            maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384))
+        var config = ServerConfiguration()
+        config.host = host ?? env["NESTOR_HOST"] ?? "127.0.0.1"
+        config.port = port ?? env["NESTOR_PORT"].flatMap(Int.init) ?? 8080
+        config.modelNames = names.isEmpty ? [embedder.info.name] : names
+        config.apiKeys = apiKey.isEmpty ? (env["NESTOR_API_KEYS"]?.split(separator: ",").map(String.init) ?? []) : apiKey
+        log.info("model ready", metadata: ["name": "\(config.modelNames[0])", "dimensions": "\(embedder.info.dimensions)",
+                                           "max_tokens": "\(embedder.info.maxInputTokens)"])
+        let app = buildApplication(embedder: embedder, config: config, logger: log)
+        try await app.runService()
+    }
+}

@@ -1,0 +1,13 @@
+/// What `nestor serve` is launched with (flags or environment variables).
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Names clients may use in `model`; the first is reported as the served model.
+    public var modelNames: [String] = []
+    /// When non-empty, every endpoint but `/health` needs `Authorization: Bearer <key>`.
+    public var apiKeys: [String] = []
+    public var maxBodyBytes = 8 << 20
+    public var maxInputs = 2048
+
+    public init() {}
+}
