@@ -59,5 +59,5 @@ let package = Package(
 /// Benchmarks build only on request (`NESTOR_BENCHMARKS=1`), so everyday builds stay fast.
 if ProcessInfo.processInfo.environment["NESTOR_BENCHMARKS"] != nil {
     package.targets.append(.executableTarget(
-        name: "EmbeddingBenchmark", dependencies: ["EmbeddingEngine", "NestorCore"], path: "Benchmarks/EmbeddingBenchmark"))
+        name: "EmbeddingBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "Tokenization"], path: "Benchmarks/EmbeddingBenchmark"))
 }

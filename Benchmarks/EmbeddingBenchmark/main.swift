@@ -1,6 +1,7 @@
 import EmbeddingEngine
 import Foundation
 import NestorCore
+import Tokenization
 
 /// Throughput and latency of the embedding engine, printed as one JSON object.
 /// Usage: EmbeddingBenchmark MODEL_DIR TEXTS_JSON QUERY [SECONDS_PER_POINT]
@@ -10,14 +11,20 @@ guard args.count >= 4 else {
     FileHandle.standardError.write(Data("usage: EmbeddingBenchmark MODEL_DIR TEXTS_JSON QUERY [SECONDS]\n".utf8))
     exit(2)
 }
-let engine = try LocalEmbedder(folder: URL(fileURLWithPath: args[1]))
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+var results: [String: Any] = [:]
+let folder = URL(fileURLWithPath: args[1])
+var t0 = now()
+for _ in 0..<5 { _ = try Tokenizer(contentsOf: folder) }
+results["tokenizer_load_ms"] = (now() - t0) / 5 * 1000
+t0 = now()
+let engine = try LocalEmbedder(folder: folder)
+results["model_load_ms"] = (now() - t0) * 1000
 let texts = try JSONDecoder().decode([String].self, from: Data(contentsOf: URL(fileURLWithPath: args[2])))
 let query = args[3]
 let budget = args.count > 4 ? Double(args[4]) ?? 3 : 3
 
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-var results: [String: Any] = [:]
 _ = try await engine.embed(texts.prefix(32).map { .text($0) }, options: EmbedOptions())  // warm-up
 for batch in [1, 8, 32, 128] {
     var done = 0

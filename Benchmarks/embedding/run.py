@@ -82,6 +82,8 @@ def main():
         st = bench_st(folder, texts, args.seconds)
         print(f"\n{name} (20-word sentences; query = 10 words)")
         print(f"{'metric':28} {'nestor':>10} {'sent-trans':>10} {'ratio':>7}")
+        for k in ("tokenizer_load_ms", "model_load_ms"):
+            print(f"{k:28} {swift.pop(k):10.1f}")
         for k in swift:
             lower_is_better = "latency" in k
             ratio = (st[k] / swift[k]) if lower_is_better else (swift[k] / st[k])
