@@ -16,22 +16,16 @@ final class JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
-    func object(_ body: () -> Void) {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
-        body()
-        needsComma.removeLast()
-        bytes.append(UInt8(ascii: "}"))
-    }
+    func object(_ body: () -> Void) { container("{", "}", body) }
+    func array(_ body: () -> Void) { container("[", "]", body) }
 
-    func array(_ body: () -> Void) {
+    private func container(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: () -> Void) {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        bytes.append(UInt8(ascii: open))
         needsComma.append(false)
         body()
         needsComma.removeLast()
-        bytes.append(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: close))
     }
 
     /// A key; the next value written belongs to it.

@@ -13,13 +13,11 @@ public func buildRouter(embedder: any Embedder, config: ServerConfiguration, met
     router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics))
     router.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys)))
 
-    let embeddings = EmbeddingsRoute(embedder: embedder, config: config, metrics: metrics)
-    let cohere = CohereRoute(embedder: embedder, config: config, metrics: metrics)
-    let score = ScoreRoute(embedder: embedder, config: config, metrics: metrics)
-    router.post("/v1/embeddings") { request, _ in try await embeddings.handle(request) }
-    router.post("/v2/embed") { request, _ in try await cohere.handle(request) }
-    router.post("/v1/score") { request, _ in try await score.handle(request) }
-    router.post("/score") { request, _ in try await score.handle(request) }
+    let api = EmbeddingAPI(embedder: embedder, config: config, metrics: metrics)
+    router.post("/v1/embeddings") { request, _ in try await api.openAIEmbeddings(request) }
+    router.post("/v2/embed") { request, _ in try await api.cohereEmbed(request) }
+    router.post("/v1/score") { request, _ in try await api.score(request) }
+    router.post("/score") { request, _ in try await api.score(request) }
     let names = config.modelNames
     let info = embedder.info
     let created = Int(Date().timeIntervalSince1970)

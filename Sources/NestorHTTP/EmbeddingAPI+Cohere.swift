@@ -7,14 +7,10 @@ import NestorCore
 /// Quantised types follow Cohere's definitions: `int8` = round(x·127) clamped to [−128, 127];
 /// `uint8` = round((x + 1)·127.5) clamped to [0, 255]; `ubinary` packs the sign bits (x > 0)
 /// eight to a byte, most significant first; `binary` is the same bytes minus 128 as signed.
-struct CohereRoute: Sendable {
-    let embedder: any Embedder
-    let config: ServerConfiguration
-    let metrics: ServerMetrics
+extension EmbeddingAPI {
+    static let cohereTypes = ["float", "int8", "uint8", "binary", "ubinary", "base64"]
 
-    static let types = ["float", "int8", "uint8", "binary", "ubinary", "base64"]
-
-    func handle(_ request: Request) async throws -> Response {
+    func cohereEmbed(_ request: Request) async throws -> Response {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let model = try checkModel(body, names: config.modelNames)
         guard let texts = try body.strings("texts"), !texts.isEmpty else {
@@ -25,8 +21,8 @@ struct CohereRoute: Sendable {
             throw APIError.badRequest("'texts' has \(texts.count) items; at most \(config.maxInputs) are allowed", param: "texts")
         }
         let types = try body.strings("embedding_types") ?? ["float"]
-        guard !types.isEmpty, let bad = Optional(types.filter { !Self.types.contains($0) }), bad.isEmpty else {
-            throw APIError.badRequest("'embedding_types' must list some of \(Self.types.joined(separator: ", "))", param: "embedding_types")
+        guard !types.isEmpty, let bad = Optional(types.filter { !Self.cohereTypes.contains($0) }), bad.isEmpty else {
+            throw APIError.badRequest("'embedding_types' must list some of \(Self.cohereTypes.joined(separator: ", "))", param: "embedding_types")
         }
         var options = EmbedOptions(dimensions: try body.int("output_dimension"))
         options.promptName = try promptName(body, info: embedder.info)

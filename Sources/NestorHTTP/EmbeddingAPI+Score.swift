@@ -5,15 +5,11 @@ import VectorMath
 
 /// `POST /v1/score` and `/score`: cosine similarity of `text_1` against `text_2`, one to one,
 /// one to many, or pairwise for two lists of equal length (vLLM's rules).
-struct ScoreRoute: Sendable {
-    let embedder: any Embedder
-    let config: ServerConfiguration
-    let metrics: ServerMetrics
-
-    func handle(_ request: Request) async throws -> Response {
+extension EmbeddingAPI {
+    func score(_ request: Request) async throws -> Response {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let model = try checkModel(body, names: config.modelNames)
-        let a = try texts(body, "text_1"), b = try texts(body, "text_2")
+        let a = try scoreTexts(body, "text_1"), b = try scoreTexts(body, "text_2")
         guard a.count == 1 || a.count == b.count else {
             throw APIError.badRequest("'text_1' must be one text or as many texts as 'text_2'", param: "text_1")
         }
@@ -55,7 +51,7 @@ struct ScoreRoute: Sendable {
         return w.response()
     }
 
-    private func texts(_ body: JSONBody, _ key: String) throws -> [String] {
+    private func scoreTexts(_ body: JSONBody, _ key: String) throws -> [String] {
         let t: [String]
         if let s = body.fields[key] as? String { t = [s] } else if let l = try? body.strings(key) { t = l } else {
             throw APIError.badRequest("'\(key)' must be a string or an array of strings", param: key)

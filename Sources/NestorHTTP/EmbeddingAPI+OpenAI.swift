@@ -2,13 +2,16 @@ import Foundation
 import Hummingbird
 import NestorCore
 
-/// `POST /v1/embeddings`, as OpenAI defines it and SGLang/vLLM extend it.
-struct EmbeddingsRoute: Sendable {
+/// What every embedding route needs; one extension per API in its own file.
+struct EmbeddingAPI: Sendable {
     let embedder: any Embedder
     let config: ServerConfiguration
     let metrics: ServerMetrics
+}
 
-    func handle(_ request: Request) async throws -> Response {
+/// `POST /v1/embeddings`, as OpenAI defines it and SGLang/vLLM extend it.
+extension EmbeddingAPI {
+    func openAIEmbeddings(_ request: Request) async throws -> Response {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let model = try checkModel(body, names: config.modelNames)
         let inputs = try parseInput(body)
