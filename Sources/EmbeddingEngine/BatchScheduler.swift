@@ -21,8 +21,9 @@ public final class BatchScheduler: Sendable {
         }
     }
 
-    /// Runs one batch and returns one vector per item.
-    public typealias BatchRunner = @Sendable ([Item]) throws -> [[Float]]
+    /// Runs one batch and returns one vector per item. The second argument is how many threads
+    /// the batch may use: all workers' worth when it is the only work in flight, else one.
+    public typealias BatchRunner = @Sendable ([Item], Int) throws -> [[Float]]
 
     /// Upper bound on padded tokens (batch size × longest sequence) in one forward pass.
     public let maxBatchTokens: Int
@@ -35,6 +36,8 @@ public final class BatchScheduler: Sendable {
     private struct State {
         var queue: [Pending] = []
         var stopped = false
+        /// Batches being executed right now.
+        var running = 0
     }
 
     private struct Pending: Sendable {
@@ -125,7 +128,9 @@ public final class BatchScheduler: Sendable {
             while let (batch, more) = takeBatch() {
                 // Work remains: wake another worker to share it.
                 if more && workers > 1 { wakeup.signal() }
-                execute(batch)
+                let alone = state.withLock { $0.running == 1 && $0.queue.isEmpty }
+                execute(batch, threads: alone ? workers : 1)
+                state.withLock { $0.running -= 1 }
             }
             if state.withLock({ $0.stopped && $0.queue.isEmpty }) { return }
         }
@@ -155,13 +160,14 @@ public final class BatchScheduler: Sendable {
             chosen.sort()
             let batch = chosen.map { s.queue[$0] }
             for i in chosen.reversed() { s.queue.remove(at: i) }
+            s.running += 1
             return (batch, !s.queue.isEmpty)
         }
     }
 
-    private func execute(_ batch: [Pending]) {
+    private func execute(_ batch: [Pending], threads: Int) {
         do {
-            let vectors = try runner(batch.map(\.item))
+            let vectors = try runner(batch.map(\.item), threads)
             for (p, v) in zip(batch, vectors) { p.job.deliver(v, at: p.slot) }
         } catch {
             for p in batch { p.job.fail(error) }

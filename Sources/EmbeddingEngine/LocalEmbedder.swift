@@ -48,8 +48,8 @@ public final class LocalEmbedder: Embedder {
         self.model = model
         self.tokenizer = tokenizer
         if options.workers > 1 { Gemm.setBLASThreads(1) }
-        scheduler = BatchScheduler(maxBatchTokens: options.maxBatchTokens, workers: options.workers) { [model] items in
-            try model.embed(items.map(\.tokens), promptLengths: items.map(\.promptLength))
+        scheduler = BatchScheduler(maxBatchTokens: options.maxBatchTokens, workers: options.workers) { [model] items, threads in
+            try model.embed(items.map(\.tokens), promptLengths: items.map(\.promptLength), threads: threads)
         }
     }
 

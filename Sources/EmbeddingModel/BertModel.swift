@@ -58,7 +58,7 @@ struct BertModel: TransformerModel {
         return (0..<length).map { $0 + offset }
     }
 
-    func forward(_ batch: PackedBatch, collectLayers: Bool) throws -> ForwardResult {
+    func forward(_ batch: PackedBatch, collectLayers: Bool, threads: Int) throws -> ForwardResult {
         let n = batch.rows, h = config.hiddenSize
         var x = [Float](repeating: 0, count: n * h)
         try embed(batch, into: &x)
@@ -73,7 +73,7 @@ struct BertModel: TransformerModel {
                 let xp = xb.baseAddress!  // safe: n·h > 0 for a non-empty batch (checked by caller)
                 qkv.withUnsafeMutableBufferPointer { qb in
                     let qp = qb.baseAddress!  // safe: same size argument
-                    layer.qkv.apply(xp, rows: n, into: qp)
+                    layer.qkv.apply(xp, rows: n, into: qp, threads: threads)
                     ctx.withUnsafeMutableBufferPointer { cb in
                         packedAttention(batch: batch, heads: config.heads, kvHeads: config.heads, headDim: config.headDim,
                                         causal: false, q: qp, qStride: 3 * h, k: qp + h, kStride: 3 * h,
@@ -82,14 +82,14 @@ struct BertModel: TransformerModel {
                 }
                 tmp.withUnsafeMutableBufferPointer { tb in
                     let tp = tb.baseAddress!  // safe: n·h > 0
-                    ctx.withUnsafeBufferPointer { layer.attentionOutput.apply($0.baseAddress!, rows: n, into: tp) }  // safe: n·h > 0
+                    ctx.withUnsafeBufferPointer { layer.attentionOutput.apply($0.baseAddress!, rows: n, into: tp, threads: threads) }  // safe: n·h > 0
                     Kernels.add(tp, xp, count: n * h)
                     layerNorm(tp, rows: n, layer.attentionNorm)
                     inter.withUnsafeMutableBufferPointer { ib in
                         let ip = ib.baseAddress!  // safe: n·intermediate > 0
-                        layer.intermediate.apply(tp, rows: n, into: ip)
+                        layer.intermediate.apply(tp, rows: n, into: ip, threads: threads)
                         Kernels.gelu(ip, count: n * config.intermediateSize)
-                        layer.output.apply(ip, rows: n, into: xp)
+                        layer.output.apply(ip, rows: n, into: xp, threads: threads)
                     }
                     Kernels.add(xp, tp, count: n * h)
                     layerNorm(xp, rows: n, layer.outputNorm)

@@ -23,9 +23,10 @@ struct Linear: Sendable {
         bias = parts.allSatisfy { $0.bias != nil } ? parts.flatMap { $0.bias ?? [] } : nil
     }
 
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         weight.withUnsafeBufferPointer { w in
-            Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: w.baseAddress!, transposeB: true, c: y)  // safe: weights are never empty (shape checked at load)
+            Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: w.baseAddress!, transposeB: true, c: y,  // safe: weights are never empty (shape checked at load)
+                          threads: threads)
         }
         if let bias {
             bias.withUnsafeBufferPointer { Kernels.addBias(y, rows: rows, width: outFeatures, bias: $0.baseAddress!) }  // safe: same length as outFeatures > 0

@@ -56,7 +56,7 @@ struct Qwen3Model: TransformerModel {
 
     var maxTokens: Int { config.maxPositions }
 
-    func forward(_ batch: PackedBatch, collectLayers: Bool) throws -> ForwardResult {
+    func forward(_ batch: PackedBatch, collectLayers: Bool, threads: Int) throws -> ForwardResult {
         let c = config, n = batch.rows, h = c.hiddenSize
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, width = qDim + 2 * kvDim
         var x = [Float](repeating: 0, count: n * h)
@@ -91,7 +91,7 @@ struct Qwen3Model: TransformerModel {
                 layer.inputNorm.withUnsafeBufferPointer { Kernels.rmsNorm(nb.baseAddress!, rows: n, width: h, gamma: $0.baseAddress!, eps: c.layerNormEps) }  // safe: non-empty
                 qkv.withUnsafeMutableBufferPointer { qb in
                     let qp = qb.baseAddress!  // safe: non-empty
-                    layer.qkv.apply(nb.baseAddress!, rows: n, into: qp)  // safe: non-empty
+                    layer.qkv.apply(nb.baseAddress!, rows: n, into: qp, threads: threads)  // safe: non-empty
                     // Per-head RMSNorm of q and k, then rotary positions.
                     for r in 0..<n {
                         layer.qNorm.withUnsafeBufferPointer { Kernels.rmsNorm(qp + r * width, rows: c.heads, width: c.headDim, gamma: $0.baseAddress!, eps: c.layerNormEps) }  // safe: headDim > 0
@@ -113,7 +113,7 @@ struct Qwen3Model: TransformerModel {
                 }
             }
             tmp.withUnsafeMutableBufferPointer { tb in
-                ctx.withUnsafeBufferPointer { layer.o.apply($0.baseAddress!, rows: n, into: tb.baseAddress!) }  // safe: non-empty
+                ctx.withUnsafeBufferPointer { layer.o.apply($0.baseAddress!, rows: n, into: tb.baseAddress!, threads: threads) }  // safe: non-empty
                 x.withUnsafeMutableBufferPointer { Kernels.add($0.baseAddress!, tb.baseAddress!, count: n * h) }  // safe: non-empty
             }
             // MLP block.
@@ -122,7 +122,7 @@ struct Qwen3Model: TransformerModel {
                 layer.postNorm.withUnsafeBufferPointer { Kernels.rmsNorm(nb.baseAddress!, rows: n, width: h, gamma: $0.baseAddress!, eps: c.layerNormEps) }  // safe: non-empty
                 gateUp.withUnsafeMutableBufferPointer { gb in
                     let gp = gb.baseAddress!  // safe: non-empty
-                    layer.gateUp.apply(nb.baseAddress!, rows: n, into: gp)  // safe: non-empty
+                    layer.gateUp.apply(nb.baseAddress!, rows: n, into: gp, threads: threads)  // safe: non-empty
                     let i = c.intermediateSize
                     act.withUnsafeMutableBufferPointer { ab in
                         let ap = ab.baseAddress!  // safe: non-empty
@@ -131,7 +131,7 @@ struct Qwen3Model: TransformerModel {
                             Kernels.swiglu(gate: ap + r * i, up: gp + r * 2 * i + i, count: i)
                         }
                         tmp.withUnsafeMutableBufferPointer { tb in
-                            layer.down.apply(ap, rows: n, into: tb.baseAddress!)  // safe: non-empty
+                            layer.down.apply(ap, rows: n, into: tb.baseAddress!, threads: threads)  // safe: non-empty
                             x.withUnsafeMutableBufferPointer { Kernels.add($0.baseAddress!, tb.baseAddress!, count: n * h) }  // safe: non-empty
                         }
                     }

@@ -13,7 +13,8 @@ protocol TransformerModel: Sendable {
     var config: ModelConfig { get }
     /// Longest sequence the position table allows.
     var maxTokens: Int { get }
-    func forward(_ batch: PackedBatch, collectLayers: Bool) throws -> ForwardResult
+    /// `threads` > 1 lets large matrix products use that many threads (for a lone small batch).
+    func forward(_ batch: PackedBatch, collectLayers: Bool, threads: Int) throws -> ForwardResult
 }
 
 /// A sentence-transformers model folder: transformer + pooling (+ Normalize), producing the
@@ -58,17 +59,17 @@ public struct SentenceEmbedder: Sendable {
     /// Sentence vectors for token-id sequences (already truncated), normalised when the folder
     /// has a Normalize module. `promptLengths` lets pooling skip prompt tokens when the pooling
     /// config says `include_prompt: false`.
-    public func embed(_ sequences: [[Int]], promptLengths: [Int]? = nil) throws -> [[Float]] {
+    public func embed(_ sequences: [[Int]], promptLengths: [Int]? = nil, threads: Int = 1) throws -> [[Float]] {
         let nonEmpty = sequences.map { $0.isEmpty ? [0] : $0 }
         let batch = PackedBatch(sequences: nonEmpty)
-        let result = try model.forward(batch, collectLayers: false)
+        let result = try model.forward(batch, collectLayers: false, threads: threads)
         return pool(result, batch: batch, promptLengths: promptLengths)
     }
 
     /// Every layer's states for one sequence (layer 0 = embeddings), for debugging parity.
     public func hiddenStates(_ tokens: [Int]) throws -> [[[Float]]] {
         let batch = PackedBatch(sequences: [tokens])
-        let r = try model.forward(batch, collectLayers: true)
+        let r = try model.forward(batch, collectLayers: true, threads: 1)
         return r.layers.map { layer in (0..<tokens.count).map { Array(layer[($0 * r.width)..<(($0 + 1) * r.width)]) } }
     }
 

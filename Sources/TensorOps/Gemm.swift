@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 import VectorMath
 
 /// Row-major single-precision matrix products.
@@ -17,12 +18,25 @@ public enum Gemm {
         a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, threads: Int = 1
     ) {
         let lda = lda ?? k
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
         if m == 0 || n == 0 { return }
+        // A lone short query leaves cores idle: split the output columns across threads.
+        if threads > 1 && n >= 64 * threads && m * n * k >= 8 * blasThreshold {
+            let chunk = (n + threads - 1) / threads
+            let p = Operands(a: a, b: b, c: c)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let j0 = t * chunk, j1 = min(n, j0 + chunk)
+                guard j0 < j1 else { return }
+                multiply(m: m, n: j1 - j0, k: k, a: p.a, lda: lda,
+                         b: transposeB ? p.b + j0 * ldb : p.b + j0, ldb: ldb, transposeB: transposeB,
+                         c: p.c + j0, ldc: ldc, alpha: alpha, beta: beta)
+            }
+            return
+        }
         if m * n * k >= blasThreshold {
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -31,6 +45,14 @@ public enum Gemm {
         }
         small(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
               c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+
+    /// The matrices of one split product. @unchecked: every thread reads A and B and writes its
+    /// own disjoint columns of C, and `concurrentPerform` returns only after all of them finish.
+    private struct Operands: @unchecked Sendable {
+        let a: UnsafePointer<Float>
+        let b: UnsafePointer<Float>
+        let c: UnsafeMutablePointer<Float>
     }
 
     /// Sets how many threads OpenBLAS uses. The engine runs one worker thread per core with

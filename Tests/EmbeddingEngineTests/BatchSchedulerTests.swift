@@ -15,7 +15,7 @@ import Testing
 
     @Test func returnsResultsInInputOrder() async throws {
         let rec = Recorder()
-        let s = BatchScheduler(maxBatchTokens: 64) { rec.run($0) }
+        let s = BatchScheduler(maxBatchTokens: 64) { items, _ in rec.run(items) }
         let input = [[1, 2, 3], [4], [5, 6], [], [7, 8, 9, 10]]
         let out = try await s.run(input)
         #expect(out == input.map { $0.map(Float.init) })
@@ -23,9 +23,9 @@ import Testing
 
     @Test func concurrentCallersShareBatches() async throws {
         let rec = Recorder()
-        let s = BatchScheduler(maxBatchTokens: 10_000) { seqs in
+        let s = BatchScheduler(maxBatchTokens: 10_000) { items, _ in
             usleep(2_000)
-            return rec.run(seqs)
+            return rec.run(items)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<64 {
@@ -43,14 +43,14 @@ import Testing
 
     @Test func respectsTokenBudget() async throws {
         let rec = Recorder()
-        let s = BatchScheduler(maxBatchTokens: 8) { rec.run($0) }
+        let s = BatchScheduler(maxBatchTokens: 8) { items, _ in rec.run(items) }
         _ = try await s.run(Array(repeating: [1, 2, 3, 4], count: 10))
         #expect(rec.batches.withLock { $0 }.allSatisfy { $0 <= 2 })
     }
 
     @Test func runnerErrorsReachTheCaller() async {
         struct Boom: Error {}
-        let s = BatchScheduler { _ in throw Boom() }
+        let s = BatchScheduler { _, _ in throw Boom() }
         await #expect(throws: Boom.self) { try await s.run([[1]]) }
     }
 }

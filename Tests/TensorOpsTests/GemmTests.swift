@@ -22,6 +22,19 @@ import Testing
         }
     }
 
+    @Test(arguments: [false, true])
+    func splittingAcrossThreadsGivesTheSameResult(transposeB: Bool) {
+        let (m, n, k) = (14, 1536, 384)
+        var rng = LCG(s: 7)
+        let a = (0..<(m * k)).map { _ in rng.next() }
+        let b = (0..<(k * n)).map { _ in rng.next() }
+        var one = [Float](repeating: 0, count: m * n), two = one
+        Gemm.multiply(m: m, n: n, k: k, a: a, b: b, transposeB: transposeB, c: &one)
+        Gemm.multiply(m: m, n: n, k: k, a: a, b: b, transposeB: transposeB, c: &two, threads: 2)
+        let worst = zip(one, two).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-4, "max |Δ| \(worst)")  // BLAS blocks a narrower product differently
+    }
+
     @Test func betaAccumulates() {
         let a: [Float] = [1, 2, 3, 4]        // 2×2
         let b: [Float] = [1, 0, 0, 1]        // identity
