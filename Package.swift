@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Tokenization", swiftSettings: hot),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
+        .target(name: "HNSW", dependencies: ["VectorMath"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
         .target(name: "NestorCore", dependencies: ["VectorMath"]),
@@ -47,6 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
+        .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [
