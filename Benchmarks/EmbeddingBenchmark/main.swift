@@ -48,3 +48,17 @@ latencies.sort()
 results["query_latency_ms_p50"] = latencies[latencies.count / 2]
 results["query_latency_ms_p90"] = latencies[latencies.count * 9 / 10]
 print(String(decoding: try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]), as: UTF8.self))
+
+// Where a lone query's time goes: tokenization, and the forward pass on one or two threads.
+if CommandLine.arguments.contains("--breakdown") {
+    let ids = try engine.tokens(for: .text(query), index: 0, prompt: "", limit: 512, options: EmbedOptions())
+    func median(_ f: () throws -> Void) rethrows -> Double {
+        var t = [Double]()
+        for _ in 0..<50 { let s = now(); try f(); t.append((now() - s) * 1000) }
+        return t.sorted()[25]
+    }
+    let tok = try median { _ = try engine.tokenizer.encode(query) }
+    let one = try median { _ = try engine.model.embed([ids], threads: 1) }
+    let two = try median { _ = try engine.model.embed([ids], threads: 2) }
+    print("tokens \(ids.count): tokenize \(tok) ms, forward 1 thread \(one) ms, 2 threads \(two) ms")
+}
