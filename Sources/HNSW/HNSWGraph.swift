@@ -24,6 +24,8 @@ public struct HNSWGraph: Sendable {
     /// Upper levels of node i: `levels[i]` lists of `1 + M` slots (count, neighbours).
     var upper: [[UInt32]] = []
     var labelToNode: [UInt64: Int32] = [:]
+    /// Nodes changed since `takeDirtyNodes()` was last called.
+    var dirty: Set<Int32> = []
     var entryPoint: Int32 = -1
     var maxLevel = -1
 
@@ -68,14 +70,16 @@ public struct HNSWGraph: Sendable {
     }
 
     mutating func setNeighbours(_ node: Int32, level: Int, _ ns: [Int32]) {
+        dirty.insert(node)
         if level == 0 {
             let base = Int(node) * (1 + maxM0)
             level0[base] = UInt32(ns.count)
-            for (i, n) in ns.enumerated() { level0[base + 1 + i] = UInt32(n) }
+            // Unused slots are zeroed so the bytes of a graph depend only on its links.
+            for i in 0..<maxM0 { level0[base + 1 + i] = i < ns.count ? UInt32(ns[i]) : 0 }
         } else {
             let base = (level - 1) * (1 + m)
             upper[Int(node)][base] = UInt32(ns.count)
-            for (i, n) in ns.enumerated() { upper[Int(node)][base + 1 + i] = UInt32(n) }
+            for i in 0..<m { upper[Int(node)][base + 1 + i] = i < ns.count ? UInt32(ns[i]) : 0 }
         }
     }
 
@@ -95,6 +99,7 @@ public struct HNSWGraph: Sendable {
         level0.append(contentsOf: repeatElement(0, count: 1 + maxM0))
         upper.append(level > 0 ? [UInt32](repeating: 0, count: level * (1 + m)) : [])
         labelToNode[label] = node
+        dirty.insert(node)
         guard entryPoint >= 0 else {
             entryPoint = node
             maxLevel = level
@@ -129,6 +134,7 @@ public struct HNSWGraph: Sendable {
     @discardableResult public mutating func remove(_ label: UInt64) -> Bool {
         guard let node = labelToNode.removeValue(forKey: label) else { return false }
         deleted[Int(node)] = true
+        dirty.insert(node)
         return true
     }
 

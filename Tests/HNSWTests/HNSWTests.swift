@@ -130,3 +130,41 @@ func recall(_ got: [(label: UInt64, distance: Float)], _ truth: [(label: UInt64,
         #expect(index.read { $0.verify() } == nil)
     }
 }
+
+@Suite struct NodeRecordTests {
+    @Test func restoringFromRecordsGivesTheSameGraph() throws {
+        var g = HNSWGraph(dimension: 16, seed: 21)
+        let vs = randomVectors(800, dim: 16, seed: 22)
+        for (i, v) in vs.enumerated() { g.insert(v, label: UInt64(i + 1000)) }
+        g.remove(1005)
+        let dirty = g.takeDirtyNodes()
+        #expect(dirty.count == 800)
+        #expect(g.takeDirtyNodes().isEmpty)
+        let records = (0..<Int32(g.nodeCount)).map { g.record($0) }.shuffled()
+        let coded = try records.map { r in
+            NodeRecord(node: r.node, label: r.label, level: r.level, deleted: r.deleted,
+                       links: try NodeRecord.decodeLinks(r.encodedLinks, levels: r.level))
+        }
+        let back = try HNSWGraph(header: g.header, records: coded, vectors: g.vectors)
+        #expect(back.serialized() == g.serialized())
+    }
+
+    @Test func insertsMarkOnlyTheNodesTheyTouched() {
+        var g = HNSWGraph(dimension: 16, seed: 23)
+        for (i, v) in randomVectors(500, dim: 16, seed: 24).enumerated() { g.insert(v, label: UInt64(i)) }
+        _ = g.takeDirtyNodes()
+        g.insert(randomVectors(1, dim: 16, seed: 25)[0], label: 9999)
+        let dirty = g.takeDirtyNodes()
+        #expect(dirty.contains(500) && dirty.count <= 1 + 2 * 16 + 16 * 4)
+    }
+
+    @Test func badRecordsAreErrors() {
+        var g = HNSWGraph(dimension: 4, seed: 1)
+        for i in 0..<20 { g.insert([Float(i), 1, 0, 2], label: UInt64(i)) }
+        var records = (0..<Int32(20)).map { g.record($0) }
+        records[3].links[0] = [99]
+        #expect(throws: HNSWError.self) { try HNSWGraph(header: g.header, records: records, vectors: g.vectors) }
+        #expect(throws: HNSWError.self) { try HNSWGraph(header: g.header, records: Array(records.prefix(5)), vectors: g.vectors) }
+        #expect(throws: HNSWError.self) { try NodeRecord.decodeLinks([1, 0, 0, 0], levels: 0) }
+    }
+}
