@@ -18,20 +18,27 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // L0 leaves
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "VectorMath", swiftSettings: hot),
         .target(name: "Tokenization", swiftSettings: hot),
+        .target(name: "NestorMigrations", path: "Migrations", resources: [
+            .embedInCode("sqlite/sqlite_0001_initial.sql"), .embedInCode("postgres/postgres_0001_initial.sql"),
+        ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
         .target(name: "HNSW", dependencies: ["VectorMath"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
-        .target(name: "NestorCore", dependencies: ["VectorMath"]),
+        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW"]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
+        .target(name: "StoreSQLite", dependencies: [
+            "NestorCore", "NestorMigrations", "HNSW", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -49,6 +56,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
+        .testTarget(name: "StoreTests", dependencies: ["StoreSQLite", "NestorCore", "HNSW"]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [

@@ -50,6 +50,19 @@ public struct GraphHeader: Sendable, Equatable {
     public var entryPoint: Int32
     public var maxLevel: Int
     public var nodeCount: Int
+
+    public init(dimension: Int, metric: Metric, m: Int, efConstruction: Int, seed: UInt64, rngState: UInt64,
+                entryPoint: Int32, maxLevel: Int, nodeCount: Int) {
+        self.dimension = dimension
+        self.metric = metric
+        self.m = m
+        self.efConstruction = efConstruction
+        self.seed = seed
+        self.rngState = rngState
+        self.entryPoint = entryPoint
+        self.maxLevel = maxLevel
+        self.nodeCount = nodeCount
+    }
 }
 
 extension HNSWGraph {

@@ -1,0 +1,17 @@
+/// The schema of each backend as ordered, forward-only SQL migrations. The SQL lives in the
+/// `.sql` files beside this one and is compiled into the binary; a store records which ids it
+/// has applied and runs the rest in order.
+public enum NestorMigrations {
+    public struct Migration: Sendable {
+        public let id: String
+        public let sql: String
+    }
+
+    public static let sqlite: [Migration] = [
+        Migration(id: "0001_initial", sql: String(decoding: PackageResources.sqlite_0001_initial_sql, as: UTF8.self)),
+    ]
+
+    public static let postgres: [Migration] = [
+        Migration(id: "0001_initial", sql: String(decoding: PackageResources.postgres_0001_initial_sql, as: UTF8.self)),
+    ]
+}

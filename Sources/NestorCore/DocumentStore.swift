@@ -1,0 +1,159 @@
+import HNSW
+
+/// A collection: its model and the parameters of its index.
+public struct CollectionSpec: Sendable, Equatable {
+    public var name: String
+    public var model: String
+    public var dimensions: Int
+    /// Dimensions of the coarse (first-stage) vectors the graph is built over.
+    public var coarseDimensions: Int
+    public var metric: Metric
+    public var m: Int
+    public var efConstruction: Int
+    public var seed: UInt64
+
+    public init(name: String, model: String, dimensions: Int, coarseDimensions: Int, metric: Metric = .cosine,
+                m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42) {
+        self.name = name
+        self.model = model
+        self.dimensions = dimensions
+        self.coarseDimensions = coarseDimensions
+        self.metric = metric
+        self.m = m
+        self.efConstruction = efConstruction
+        self.seed = seed
+    }
+}
+
+/// A stored chunk: its graph label (`node`), place in its document, text, token span and
+/// full-dimension vector.
+public struct ChunkRow: Sendable, Equatable {
+    public var node: UInt64
+    public var documentId: String
+    public var ordinal: Int
+    public var text: String
+    public var tokenStart: Int
+    public var tokenEnd: Int
+    public var vector: [Float]
+
+    public init(node: UInt64, documentId: String, ordinal: Int, text: String, tokenStart: Int, tokenEnd: Int, vector: [Float]) {
+        self.node = node
+        self.documentId = documentId
+        self.ordinal = ordinal
+        self.text = text
+        self.tokenStart = tokenStart
+        self.tokenEnd = tokenEnd
+        self.vector = vector
+    }
+}
+
+public struct DocumentRow: Sendable, Equatable {
+    public var id: String
+    public var text: String
+    /// The caller's metadata as a JSON object text.
+    public var metadata: String
+    public var chunks: [ChunkRow]
+
+    public init(id: String, text: String, metadata: String = "{}", chunks: [ChunkRow] = []) {
+        self.id = id
+        self.text = text
+        self.metadata = metadata
+        self.chunks = chunks
+    }
+}
+
+/// A graph node as stored: its record and the coarse vector the graph was built over.
+public struct GraphRow: Sendable, Equatable {
+    public var record: NodeRecord
+    public var coarse: [Float]
+    public init(record: NodeRecord, coarse: [Float]) {
+        self.record = record
+        self.coarse = coarse
+    }
+}
+
+/// What a store keeps beside the node rows.
+public struct GraphMeta: Sendable, Equatable {
+    public var header: GraphHeader
+    /// The next unused chunk label.
+    public var nextLabel: UInt64
+    /// `GraphChecksum.of` all node rows, to detect rows and meta that disagree.
+    public var checksum: UInt64
+    public init(header: GraphHeader, nextLabel: UInt64, checksum: UInt64) {
+        self.header = header
+        self.nextLabel = nextLabel
+        self.checksum = checksum
+    }
+}
+
+/// Everything one ingest batch changes, applied in one transaction: documents replaced or
+/// added (with all their chunks), documents deleted, and the graph rows the batch touched.
+public struct BatchWrite: Sendable {
+    public var upserts: [DocumentRow]
+    public var deletions: [String]
+    public var graphRows: [GraphRow]
+    public var meta: GraphMeta
+    public init(upserts: [DocumentRow] = [], deletions: [String] = [], graphRows: [GraphRow] = [], meta: GraphMeta) {
+        self.upserts = upserts
+        self.deletions = deletions
+        self.graphRows = graphRows
+        self.meta = meta
+    }
+}
+
+public struct StoredGraph: Sendable {
+    public var meta: GraphMeta?
+    public var rows: [GraphRow]
+    public init(meta: GraphMeta?, rows: [GraphRow]) {
+        self.meta = meta
+        self.rows = rows
+    }
+}
+
+/// Durable storage of collections, documents, chunks and their index. Two real backends:
+/// SQLite (embedded default) and PostgreSQL; one conformance suite runs over both.
+public protocol DocumentStore: Sendable {
+    /// Applies pending schema migrations (idempotent).
+    func migrate() async throws
+    func createCollection(_ spec: CollectionSpec) async throws
+    func collections() async throws -> [CollectionSpec]
+    func collection(named name: String) async throws -> CollectionSpec?
+    @discardableResult func deleteCollection(named name: String) async throws -> Bool
+    func document(_ id: String, in collection: String) async throws -> DocumentRow?
+    /// Chunk labels of these documents (to delete their graph nodes on replace or delete).
+    func chunkNodes(ofDocuments ids: [String], in collection: String) async throws -> [UInt64]
+    /// Chunks by label, with their documents' metadata, for results and exact re-scoring.
+    func chunks(nodes: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: String)]
+    func write(_ batch: BatchWrite, to collection: String) async throws
+    func graph(of collection: String) async throws -> StoredGraph
+}
+
+/// Store failures the service maps to HTTP errors.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable { case notFound, alreadyExists, corrupt, backend }
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// An order-independent checksum of graph rows: the wrapping sum of each row's FNV-1a hash, so
+/// a writer can update it from the rows it changes without reading the others.
+public enum GraphChecksum {
+    public static func hash(_ r: NodeRecord) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        for v in [UInt64(bitPattern: Int64(r.node)), r.label, UInt64(r.level), r.deleted ? 1 : 0] {
+            for i in 0..<8 { mix(UInt8(truncatingIfNeeded: v >> (8 * i))) }
+        }
+        for b in r.encodedLinks { mix(b) }
+        return h
+    }
+
+    public static func of(_ records: some Sequence<NodeRecord>) -> UInt64 {
+        records.reduce(0) { $0 &+ hash($1) }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import HNSW
+import NestorCore
+import StoreSQLite
+import Testing
+
+/// One suite for every `DocumentStore` backend (SQLite here; PostgreSQL joins it when its
+/// backend lands). Each test gets a fresh database.
+enum Backend: String, CaseIterable, Sendable {
+    case sqlite
+
+    func make() async throws -> (store: any DocumentStore, reopen: () throws -> any DocumentStore) {
+        switch self {
+        case .sqlite:
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("nestor-\(UUID().uuidString)/nestor.sqlite").path
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            return (store, { try SQLiteStore(path: path) })
+        }
+    }
+}
+
+/// A small collection's contents: documents with chunk vectors, and the graph over them.
+struct Scenario {
+    static let dim = 8, coarse = 4
+    var graph = HNSWGraph(dimension: coarse, m: 8, efConstruction: 50, seed: 5)  // as in the suite's spec
+    var nextLabel: UInt64 = 1
+
+    mutating func documents(_ ids: [String], chunksEach: Int = 3) -> [DocumentRow] {
+        ids.map { id in
+            let chunks = (0..<chunksEach).map { k -> ChunkRow in
+                let v = (0..<Self.dim).map { Float(sin(Double(nextLabel) * 0.37 + Double($0))) }
+                defer { nextLabel += 1 }
+                graph.insert(Array(v.prefix(Self.coarse)), label: nextLabel)
+                return ChunkRow(node: nextLabel, documentId: id, ordinal: k, text: "\(id) chunk \(k)", tokenStart: k * 10,
+                                tokenEnd: k * 10 + 10, vector: v)
+            }
+            return DocumentRow(id: id, text: "text of \(id)", metadata: #"{"lang":"en","n":\#(id.count)}"#, chunks: chunks)
+        }
+    }
+
+    mutating func batch(upserts: [DocumentRow] = [], deletions: [String] = [], removedNodes: [UInt64] = []) -> BatchWrite {
+        for n in removedNodes { graph.remove(n) }
+        let dirty = graph.takeDirtyNodes()
+        let rows = dirty.map { n in GraphRow(record: graph.record(n), coarse: coarseVector(n)) }
+        let all = (0..<Int32(graph.nodeCount)).map { graph.record($0) }
+        return BatchWrite(upserts: upserts, deletions: deletions, graphRows: rows,
+                          meta: GraphMeta(header: graph.header, nextLabel: nextLabel, checksum: GraphChecksum.of(all)))
+    }
+
+    func coarseVector(_ node: Int32) -> [Float] {
+        let r = graph.record(node)
+        return graph.vector(of: r.label) ?? deletedVector(node)
+    }
+
+    /// Deleted nodes keep their vectors in the graph; read them through a snapshot.
+    func deletedVector(_ node: Int32) -> [Float] {
+        let bytes = graph.serialized()
+        let base = 4 + 4 + 4 + 1 + 4 + 4 + 8 + 8 + 4 + 4 + 4
+        return (0..<Self.coarse).map { i in
+            let o = base + (Int(node) * Self.coarse + i) * 4
+            return Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+        }
+    }
+}
+
+func restore(_ g: StoredGraph) throws -> HNSWGraph {
+    let meta = try #require(g.meta)
+    let vectors = g.rows.sorted { $0.record.node < $1.record.node }.flatMap(\.coarse)
+    return try HNSWGraph(header: meta.header, records: g.rows.map(\.record), vectors: vectors)
+}
+
+@Suite struct StoreConformanceTests {
+    let spec = CollectionSpec(name: "docs", model: "tiny", dimensions: Scenario.dim, coarseDimensions: Scenario.coarse, m: 8,
+                              efConstruction: 50, seed: 5)
+
+    @Test(arguments: Backend.allCases)
+    func collectionsLifecycle(backend: Backend) async throws {
+        let (store, _) = try await backend.make()
+        try await store.migrate()  // idempotent
+        try await store.createCollection(spec)
+        await #expect(throws: StoreError.self) { try await store.createCollection(spec) }
+        #expect(try await store.collections() == [spec])
+        #expect(try await store.collection(named: "docs") == spec)
+        #expect(try await store.collection(named: "nope") == nil)
+        #expect(try await store.deleteCollection(named: "docs"))
+        #expect(try await !store.deleteCollection(named: "docs"))
+        #expect(try await store.collections().isEmpty)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func batchesRoundTripAndSurviveReopening(backend: Backend) async throws {
+        let (store, reopen) = try await backend.make()
+        try await store.createCollection(spec)
+        var s = Scenario()
+        let docs = s.documents(["a", "b", "c"])
+        try await store.write(s.batch(upserts: docs), to: "docs")
+        #expect(try await store.document("b", in: "docs") == docs[1])
+        #expect(try await store.chunkNodes(ofDocuments: ["a", "c"], in: "docs").sorted() == [1, 2, 3, 7, 8, 9])
+        let hits = try await store.chunks(nodes: [4, 9], in: "docs")
+        #expect(hits.map(\.chunk) == [docs[1].chunks[0], docs[2].chunks[2]])
+        #expect(hits[0].metadata == docs[1].metadata)
+
+        // Replace b (new chunks), delete c.
+        let oldB = try await store.chunkNodes(ofDocuments: ["b"], in: "docs")
+        let oldC = try await store.chunkNodes(ofDocuments: ["c"], in: "docs")
+        let newB = s.documents(["b"], chunksEach: 2)
+        try await store.write(s.batch(upserts: newB, deletions: ["c"], removedNodes: oldB + oldC), to: "docs")
+        #expect(try await store.document("b", in: "docs") == newB[0])
+        #expect(try await store.document("c", in: "docs") == nil)
+        #expect(try await store.chunks(nodes: oldB + oldC, in: "docs").isEmpty)
+
+        for candidate in [store, try reopen()] {
+            let stored = try await candidate.graph(of: "docs")
+            #expect(stored.meta?.nextLabel == s.nextLabel)
+            #expect(stored.meta?.checksum == GraphChecksum.of(stored.rows.map(\.record)))
+            let g = try restore(stored)
+            let (x, y) = (g.serialized(), s.graph.serialized())
+            #expect(x == y, "first difference at byte \(zip(x, y).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1) of \(x.count)/\(y.count)")
+            let q: [Float] = [0.3, -0.1, 0.8, 0.2]
+            #expect(g.search(q, k: 3, ef: 20).map(\.label) == s.graph.search(q, k: 3, ef: 20).map(\.label))
+            #expect(try await candidate.document("a", in: "docs") == docs[0])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aFailingBatchChangesNothing(backend: Backend) async throws {
+        let (store, _) = try await backend.make()
+        try await store.createCollection(spec)
+        var s = Scenario()
+        try await store.write(s.batch(upserts: s.documents(["a"])), to: "docs")
+        let before = try await store.graph(of: "docs")
+        // Two documents claiming the same chunk label: the second insert violates the key.
+        var bad = s.documents(["x", "y"], chunksEach: 1)
+        bad[1].chunks[0].node = bad[0].chunks[0].node
+        await #expect(throws: (any Error).self) { try await store.write(s.batch(upserts: bad), to: "docs") }
+        #expect(try await store.document("x", in: "docs") == nil)
+        let after = try await store.graph(of: "docs")
+        #expect(after.meta == before.meta && after.rows == before.rows)
+        await #expect(throws: StoreError.self) { try await store.write(s.batch(), to: "missing") }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func deletingACollectionRemovesEverything(backend: Backend) async throws {
+        let (store, _) = try await backend.make()
+        try await store.createCollection(spec)
+        var s = Scenario()
+        try await store.write(s.batch(upserts: s.documents(["a", "b"])), to: "docs")
+        #expect(try await store.deleteCollection(named: "docs"))
+        try await store.createCollection(spec)
+        #expect(try await store.document("a", in: "docs") == nil)
+        #expect(try await store.graph(of: "docs").rows.isEmpty)
+    }
+}
