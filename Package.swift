@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "HNSW", dependencies: ["VectorMath"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
-        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW"]),
+        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", .product(name: "Logging", package: "swift-log")]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
         .target(name: "StoreSQLite", dependencies: [

@@ -260,6 +260,11 @@ public struct HNSWGraph: Sendable {
         return heap.items.sorted { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }.map { (labels[Int($0.1)], $0.0) }
     }
 
+    /// The vector stored for a node (deleted nodes included: they still route searches).
+    public func storedVector(_ node: Int32) -> [Float] {
+        Array(vectors[(Int(node) * dimension)..<((Int(node) + 1) * dimension)])
+    }
+
     /// The stored vector of a live item.
     public func vector(of label: UInt64) -> [Float]? {
         guard let n = labelToNode[label] else { return nil }

@@ -93,11 +93,15 @@ public struct BatchWrite: Sendable {
     public var deletions: [String]
     public var graphRows: [GraphRow]
     public var meta: GraphMeta
-    public init(upserts: [DocumentRow] = [], deletions: [String] = [], graphRows: [GraphRow] = [], meta: GraphMeta) {
+    /// Replace every stored graph row (a rebuild) instead of updating the given ones.
+    public var replacesGraph: Bool
+    public init(upserts: [DocumentRow] = [], deletions: [String] = [], graphRows: [GraphRow] = [], meta: GraphMeta,
+                replacesGraph: Bool = false) {
         self.upserts = upserts
         self.deletions = deletions
         self.graphRows = graphRows
         self.meta = meta
+        self.replacesGraph = replacesGraph
     }
 }
 
@@ -124,6 +128,8 @@ public protocol DocumentStore: Sendable {
     func chunkNodes(ofDocuments ids: [String], in collection: String) async throws -> [UInt64]
     /// Chunks by label, with their documents' metadata, for results and exact re-scoring.
     func chunks(nodes: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: String)]
+    /// Every chunk's label and full vector, in label order (to rebuild a lost graph).
+    func chunkVectors(in collection: String) async throws -> [(node: UInt64, vector: [Float])]
     func write(_ batch: BatchWrite, to collection: String) async throws
     func graph(of collection: String) async throws -> StoredGraph
 }

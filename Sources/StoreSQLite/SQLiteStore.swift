@@ -104,6 +104,16 @@ public final class SQLiteStore: DocumentStore {
         }
     }
 
+    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, vector: [Float])] {
+        try await pool.read { db in
+            var out = [(node: UInt64, vector: [Float])]()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT node, vector FROM chunks WHERE collection = ? ORDER BY node",
+                                             arguments: [collection])
+            while let row = try cursor.next() { out.append((UInt64(bitPattern: row["node"]), Self.floats(row["vector"]))) }
+            return out
+        }
+    }
+
     public func write(_ batch: BatchWrite, to collection: String) async throws {
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [collection]) == true else {
@@ -129,6 +139,9 @@ public final class SQLiteStore: DocumentStore {
                         """, arguments: [collection, Int64(bitPattern: c.node), d.id, c.ordinal, c.text, c.tokenStart,
                                          c.tokenEnd, Self.blob(c.vector)])
                 }
+            }
+            if batch.replacesGraph {
+                try db.execute(sql: "DELETE FROM graph_nodes WHERE collection = ?", arguments: [collection])
             }
             for g in batch.graphRows {
                 let r = g.record

@@ -48,20 +48,7 @@ struct Scenario {
                           meta: GraphMeta(header: graph.header, nextLabel: nextLabel, checksum: GraphChecksum.of(all)))
     }
 
-    func coarseVector(_ node: Int32) -> [Float] {
-        let r = graph.record(node)
-        return graph.vector(of: r.label) ?? deletedVector(node)
-    }
-
-    /// Deleted nodes keep their vectors in the graph; read them through a snapshot.
-    func deletedVector(_ node: Int32) -> [Float] {
-        let bytes = graph.serialized()
-        let base = 4 + 4 + 4 + 1 + 4 + 4 + 8 + 8 + 4 + 4 + 4
-        return (0..<Self.coarse).map { i in
-            let o = base + (Int(node) * Self.coarse + i) * 4
-            return Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
-        }
-    }
+    func coarseVector(_ node: Int32) -> [Float] { graph.storedVector(node) }
 }
 
 func restore(_ g: StoredGraph) throws -> HNSWGraph {
