@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP",
+                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP", "StoreSQLite", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

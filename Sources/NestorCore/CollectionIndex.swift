@@ -14,6 +14,8 @@ public actor CollectionIndex {
     /// Per-node row hashes, so the stored checksum can be updated from the changed rows only.
     private var rowHashes: [UInt64]
     private var checksum: UInt64
+    /// False when the stored graph was missing or inconsistent and had to be rebuilt.
+    public nonisolated let loadedIntact: Bool
     /// Maps a full vector to the coarse vector the graph is built over.
     public nonisolated let project: @Sendable ([Float]) -> [Float]
 
@@ -73,6 +75,7 @@ public actor CollectionIndex {
                                              replacesGraph: true), to: spec.name)
         }
         self.graph = ConcurrentIndex(graph)
+        loadedIntact = !rebuilt
     }
 
     /// Adds or replaces documents and deletes others, durably, in one transaction.
