@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // L0 leaves
@@ -39,6 +40,10 @@ let package = Package(
         .target(name: "StoreSQLite", dependencies: [
             "NestorCore", "NestorMigrations", "HNSW", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "StorePostgres", dependencies: [
+            "NestorCore", "NestorMigrations", "HNSW", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -56,7 +61,10 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
-        .testTarget(name: "StoreTests", dependencies: ["StoreSQLite", "NestorCore", "HNSW"]),
+        .testTarget(name: "StoreTests", dependencies: [
+            "StoreSQLite", "StorePostgres", "NestorCore", "HNSW", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [

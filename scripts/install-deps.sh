@@ -4,6 +4,8 @@
 set -euo pipefail
 
 apt_packages=(libopenblas-dev libsqlite3-dev)
+# The PostgreSQL server is needed by the tests only (the store's second backend).
+if [ "${1:-}" = --test ]; then apt_packages+=(postgresql); fi
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,7 +15,7 @@ CREATE TABLE documents (
     collection TEXT NOT NULL REFERENCES collections (name) ON DELETE CASCADE,
     id         TEXT NOT NULL,
     text       TEXT NOT NULL,
-    metadata   JSONB NOT NULL DEFAULT '{}',
+    metadata   TEXT NOT NULL DEFAULT '{}',  -- the caller's JSON, byte for byte (cast to jsonb to query)
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (collection, id)

@@ -1,13 +1,23 @@
 import Foundation
 import HNSW
 import NestorCore
+import PostgresNIO
+import StorePostgres
 import StoreSQLite
 import Testing
 
-/// One suite for every `DocumentStore` backend (SQLite here; PostgreSQL joins it when its
-/// backend lands). Each test gets a fresh database.
+/// One suite for every `DocumentStore` backend: a real SQLite file, and a real PostgreSQL
+/// server when `NESTOR_TEST_POSTGRES_URL` names one (scripts/test starts a private cluster).
+/// Each test gets a fresh database.
 enum Backend: String, CaseIterable, Sendable {
-    case sqlite
+    case sqlite, postgres
+
+    static let postgresURL = ProcessInfo.processInfo.environment["NESTOR_TEST_POSTGRES_URL"]
+
+    static var available: [Backend] {
+        if postgresURL == nil { print("PostgreSQL tests skipped: NESTOR_TEST_POSTGRES_URL is not set") }
+        return postgresURL == nil ? [.sqlite] : allCases
+    }
 
     func make() async throws -> (store: any DocumentStore, reopen: () throws -> any DocumentStore) {
         switch self {
@@ -16,7 +26,29 @@ enum Backend: String, CaseIterable, Sendable {
             let store = try SQLiteStore(path: path)
             try await store.migrate()
             return (store, { try SQLiteStore(path: path) })
+        case .postgres:
+            let url = try await Self.freshPostgresDatabase()
+            let store = try PostgresStore(url: url)
+            try await store.migrate()
+            return (store, { try PostgresStore(url: url) })
         }
+    }
+
+    /// CREATE DATABASE with a unique name on the test server; returns its URL.
+    static func freshPostgresDatabase() async throws -> String {
+        let base = try #require(postgresURL)
+        let name = "nestor_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        var u = try #require(URLComponents(string: base))
+        let config = PostgresClient.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
+                                                  password: u.password, database: "postgres", tls: .disable)
+        let admin = PostgresClient(configuration: config)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            group.cancelAll()
+        }
+        u.path = "/" + name
+        return try #require(u.string)
     }
 }
 
@@ -61,7 +93,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
     let spec = CollectionSpec(name: "docs", model: "tiny", dimensions: Scenario.dim, coarseDimensions: Scenario.coarse, m: 8,
                               efConstruction: 50, seed: 5)
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.available)
     func collectionsLifecycle(backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.migrate()  // idempotent
@@ -75,7 +107,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         #expect(try await store.collections().isEmpty)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.available)
     func batchesRoundTripAndSurviveReopening(backend: Backend) async throws {
         let (store, reopen) = try await backend.make()
         try await store.createCollection(spec)
@@ -110,7 +142,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.available)
     func aFailingBatchChangesNothing(backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.createCollection(spec)
@@ -127,7 +159,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         await #expect(throws: StoreError.self) { try await store.write(s.batch(), to: "missing") }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.available)
     func deletingACollectionRemovesEverything(backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.createCollection(spec)
@@ -137,5 +169,21 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         try await store.createCollection(spec)
         #expect(try await store.document("a", in: "docs") == nil)
         #expect(try await store.graph(of: "docs").rows.isEmpty)
+    }
+}
+
+@Suite struct PostgresMigrationTests {
+    /// Two instances starting together: the advisory lock serialises them, nothing races.
+    @Test func concurrentMigrationsDoNotRace() async throws {
+        guard Backend.postgresURL != nil else { return }
+        let url = try await Backend.freshPostgresDatabase()
+        let stores = try (0..<4).map { _ in try PostgresStore(url: url) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in stores { group.addTask { try await s.migrate() } }
+            try await group.waitForAll()
+        }
+        try await stores[0].migrate()
+        try await stores[0].createCollection(CollectionSpec(name: "x", model: "m", dimensions: 4, coarseDimensions: 4))
+        #expect(try await stores[3].collections().map(\.name) == ["x"])
     }
 }
