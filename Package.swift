@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP", "StoreSQLite", "HNSW",
+                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -40,7 +40,23 @@ public final class PostgresStore: DocumentStore {
         }
     }
 
+    /// How long `migrate` (the first contact at start-up) waits for the server.
+    public static let connectTimeout: Duration = .seconds(20)
+
     public func migrate() async throws {
+        // The pool retries a server that does not answer forever; at start-up, fail instead.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.applyMigrations() }
+            group.addTask {
+                try await Task.sleep(for: Self.connectTimeout)
+                throw StoreError(.backend, "PostgreSQL did not answer within \(Self.connectTimeout)")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func applyMigrations() async throws {
         try await transaction { conn in
             // A fixed key: every Nestor instance takes the same lock while migrating.
             try await conn.query("SELECT pg_advisory_xact_lock(7402385)", logger: logger)
