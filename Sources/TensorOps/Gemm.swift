@@ -37,6 +37,10 @@ public enum Gemm {
             }
             return
         }
+        if transposeB && m <= streamingRows && k % 8 == 0 {
+            streamWeights(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
         if m * n * k >= blasThreshold {
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -59,6 +63,48 @@ public enum Gemm {
     /// single-threaded BLAS, which beats BLAS's own threading on these small matrices (its
     /// threads spend their time yielding, waiting for each other).
     public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// Up to this many rows, x · Wᵀ streams W once instead of calling BLAS.
+    public static let streamingRows = 16
+
+    /// x · Wᵀ for a few rows (a short query): each weight row is loaded once and multiplied into
+    /// four input rows at a time while it is in registers. A query is bound by reading the
+    /// weights; BLAS would first copy them into its packed layout, doubling that traffic.
+    static func streamWeights(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        @inline(__always) func store(_ i: Int, _ j: Int, _ d: Float) {
+            let out = c + i * ldc + j
+            out.pointee = beta == 0 ? alpha * d : alpha * d + beta * out.pointee
+        }
+        for j in 0..<n {
+            let w = b + j * ldb
+            var i = 0
+            while i + 4 <= m {
+                var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                let a0 = a + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
+                var p = 0
+                while p < k {
+                    let wv = load(w + p)
+                    s0.addProduct(load(a0 + p), wv)
+                    s1.addProduct(load(a1 + p), wv)
+                    s2.addProduct(load(a2 + p), wv)
+                    s3.addProduct(load(a3 + p), wv)
+                    p += 8
+                }
+                store(i, j, s0.sum()); store(i + 1, j, s1.sum()); store(i + 2, j, s2.sum()); store(i + 3, j, s3.sum())
+                i += 4
+            }
+            while i < m {
+                store(i, j, VectorMath.dot(a + i * lda, w, count: k))
+                i += 1
+            }
+        }
+    }
 
     /// The path for small shapes: SIMD dot products (Bᵀ) or row updates (B).
     public static func small(

@@ -20,7 +20,7 @@ import Testing
                 for format in ["float", "base64"] {
                     let r = try await client.post("/v1/embeddings", ["model": "tiny", "input": input, "encoding_format": format])
                     #expect(r.status == .ok)
-                    #expect(vectors(r) == (try await engineVectors(e, engineInput)))
+                    #expect(same(vectors(r), try await engineVectors(e, engineInput)))
                     #expect(r.json["object"] as? String == "list" && r.json["model"] as? String == "tiny")
                     let usage = try #require(r.json["usage"] as? [String: Any])
                     #expect((usage["prompt_tokens"] as? Int ?? 0) > 0)
@@ -48,7 +48,7 @@ import Testing
         try await TestServer.app(TestServer.matryoshka).test(.router) { client in
             let r = try await client.post("/v1/embeddings", ["input": "x", "dimensions": 16])
             #expect(r.status == .ok && vectors(r)[0].count == 16)
-            #expect(vectors(r) == (try await engineVectors(TestServer.matryoshka, [.text("x")], EmbedOptions(dimensions: 16))))
+            #expect(same(vectors(r), try await engineVectors(TestServer.matryoshka, [.text("x")], EmbedOptions(dimensions: 16))))
             for bad in [12, 0, -3, 64] {
                 let e = try await client.post("/v1/embeddings", ["input": "x", "dimensions": bad])
                 #expect(e.status == .badRequest, "dimensions \(bad)")

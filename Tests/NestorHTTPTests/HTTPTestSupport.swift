@@ -58,3 +58,9 @@ func vectors(_ r: TestResponse) -> [[Float]] {
 func engineVectors(_ embedder: LocalEmbedder, _ inputs: [EmbeddingInput], _ options: EmbedOptions = EmbedOptions()) async throws -> [[Float]] {
     try await embedder.embed(inputs, options: options).vectors
 }
+
+/// Vectors equal to 1e-5: the engine's result for a text may differ in the last bits with the
+/// batch it shares (a different matrix kernel runs for a different number of rows).
+func same(_ a: [[Float]], _ b: [[Float]]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { x, y in x.count == y.count && zip(x, y).allSatisfy { abs($0 - $1) <= 1e-5 } }
+}
