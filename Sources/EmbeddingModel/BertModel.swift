@@ -24,7 +24,7 @@ struct BertModel: TransformerModel {
         config = c
         let probe = "embeddings.word_embeddings.weight"
         guard let found = store.resolve([probe, "bert.\(probe)", "roberta.\(probe)", "model.\(probe)"]) else {
-            throw ModelError(.missingTensor, file: "model.safetensors", "missing tensor \(probe)")
+            throw ModelError(.missingTensor, file: store.source, "missing tensor \(probe) (also looked for prefixed variants)")
         }
         let w = WeightLoader(store: store, prefix: String(found.dropLast(probe.count)))
         let h = c.hiddenSize
@@ -53,9 +53,17 @@ struct BertModel: TransformerModel {
         config.architecture == .xlmRoberta ? config.maxPositions - (config.padTokenId ?? 1) - 1 : config.maxPositions
     }
 
-    func positions(length: Int) -> [Int] {
-        let offset = config.architecture == .xlmRoberta ? (config.padTokenId ?? 1) + 1 : 0
-        return (0..<length).map { $0 + offset }
+    /// Position ids of one unpadded sequence. XLM-R follows `create_position_ids_from_input_ids`:
+    /// cumsum(id ≠ pad) · (id ≠ pad) + pad, so a pad id inside a text keeps position `pad`.
+    func positions(of tokens: ArraySlice<Int32>) -> [Int] {
+        guard config.architecture == .xlmRoberta else { return Array(0..<tokens.count) }
+        let pad = config.padTokenId ?? 1
+        var count = 0
+        return tokens.map { id in
+            guard Int(id) != pad else { return pad }
+            count += 1
+            return count + pad
+        }
     }
 
     func forward(_ batch: PackedBatch, collectLayers: Bool, threads: Int) throws -> ForwardResult {
@@ -113,14 +121,14 @@ struct BertModel: TransformerModel {
     private func embed(_ batch: PackedBatch, into x: inout [Float]) throws {
         let h = config.hiddenSize
         for (start, length) in zip(batch.starts, batch.lengths) {
-            let pos = positions(length: length)
+            let pos = positions(of: batch.tokens[start..<(start + length)])
             for t in 0..<length {
                 let r = start + t
                 let id = Int(batch.tokens[r]), type = Int(batch.typeIds[r]), p = pos[t]
                 guard id >= 0, id < config.vocabSize else {
                     throw ModelError(.invalidConfig, file: "input", "token id \(id) is outside the vocabulary (0..<\(config.vocabSize))")
                 }
-                guard p < config.maxPositions else {
+                guard p >= 0, p < config.maxPositions else {
                     throw ModelError(.invalidConfig, file: "input", "sequence of \(length) tokens is longer than the model's \(maxTokens)")
                 }
                 for i in 0..<h {

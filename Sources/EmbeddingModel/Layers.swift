@@ -69,9 +69,9 @@ public struct PackedBatch: Sendable {
         for (i, seq) in sequences.enumerated() {
             s.append(t.count)
             l.append(seq.count)
-            t.append(contentsOf: seq.map { Int32(truncatingIfNeeded: $0) })
-            if let seqTypes = types?[i], seqTypes.count == seq.count {
-                ty.append(contentsOf: seqTypes.map { Int32(truncatingIfNeeded: $0) })
+            t.append(contentsOf: seq.map { Int32(exactly: $0) ?? -1 })  // ids beyond Int32 are rejected as out of vocabulary
+            if let types, i < types.count, types[i].count == seq.count {
+                ty.append(contentsOf: types[i].map { Int32(truncatingIfNeeded: $0) })
             } else {
                 ty.append(contentsOf: repeatElement(0, count: seq.count))
             }
@@ -94,32 +94,16 @@ func packedAttention(
     v: UnsafePointer<Float>, vStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
     scratch: inout [Float]
 ) {
-    let scale = 1 / Float(headDim).squareRoot()
-    let group = heads / kvHeads
     let longest = batch.lengths.max() ?? 0
     if scratch.count < longest * longest { scratch = [Float](repeating: 0, count: longest * longest) }
     scratch.withUnsafeMutableBufferPointer { sbuf in
         guard let scores = sbuf.baseAddress else { return }
         for (start, length) in zip(batch.starts, batch.lengths) where length > 0 {
-            for h in 0..<heads {
-                let kvh = h / group
-                let qh = q + start * qStride + h * headDim
-                let kh = k + start * kStride + kvh * headDim
-                let vh = v + start * vStride + kvh * headDim
-                Gemm.multiply(m: length, n: length, k: headDim, a: qh, lda: qStride, b: kh, ldb: kStride,
-                              transposeB: true, c: scores, ldc: length, alpha: scale)
-                for i in 0..<length {
-                    let row = scores + i * length
-                    if causal {
-                        Kernels.softmax(row, count: i + 1)
-                        for j in (i + 1)..<max(i + 1, length) { row[j] = 0 }
-                    } else {
-                        Kernels.softmax(row, count: length)
-                    }
-                }
-                Gemm.multiply(m: length, n: headDim, k: length, a: scores, lda: length, b: vh, ldb: vStride,
-                              transposeB: false, c: out + start * outStride + h * headDim, ldc: outStride)
-            }
+            Attention.sequence(
+                length: length, heads: heads, kvHeads: kvHeads, headDim: headDim, causal: causal,
+                q: q + start * qStride, qStride: qStride, k: k + start * kStride, kStride: kStride,
+                v: v + start * vStride, vStride: vStride, out: out + start * outStride, outStride: outStride,
+                scores: scores)
         }
     }
 }

@@ -55,8 +55,18 @@ public struct ModelConfig: Sendable, Equatable {
         ropeTheta = rope?.floatValue ?? 10_000
         isMatryoshka = (obj["is_matryoshka"] as? Bool) ?? false
         matryoshkaDimensions = (obj["matryoshka_dimensions"] as? [NSNumber])?.map(\.intValue)
-        if let act = obj["hidden_act"] as? String, architecture != .qwen3, act != "gelu" {
-            throw ModelError(.unsupported, file: file, "hidden_act \(act) is not supported (only gelu)")
+        if let act = obj["hidden_act"] as? String, act != (architecture == .qwen3 ? "silu" : "gelu") {
+            throw ModelError(.unsupported, file: file, "hidden_act \(act) is not supported for \(architecture.rawValue)")
+        }
+        // Bounds keep every buffer size below overflow and every weight non-empty.
+        let limit = 1 << 22
+        let sizes = [hiddenSize, layers, heads, kvHeads, headDim, intermediateSize, maxPositions]
+        guard sizes.allSatisfy({ $0 > 0 && $0 <= limit }), vocabSize > 0, vocabSize <= 1 << 24,
+              typeVocabSize >= 0, typeVocabSize <= limit else {
+            throw ModelError(.invalidConfig, file: file, "sizes must be positive and plausible (hidden \(hiddenSize), layers \(layers), intermediate \(intermediateSize), vocab \(vocabSize), positions \(maxPositions))")
+        }
+        if architecture == .qwen3 && headDim % 2 != 0 {
+            throw ModelError(.invalidConfig, file: file, "head_dim \(headDim) must be even for rotary positions")
         }
         guard hiddenSize > 0, layers > 0, heads > 0, headDim > 0, kvHeads > 0, heads % kvHeads == 0 else {
             throw ModelError(.invalidConfig, file: file, "inconsistent sizes (hidden \(hiddenSize), heads \(heads), kv heads \(kvHeads))")

@@ -25,7 +25,7 @@ struct Qwen3Model: TransformerModel {
         config = c
         let probe = "embed_tokens.weight"
         guard let found = store.resolve([probe, "model.\(probe)"]) else {
-            throw ModelError(.missingTensor, file: "model.safetensors", "missing tensor \(probe)")
+            throw ModelError(.missingTensor, file: store.source, "missing tensor \(probe) (also looked for prefixed variants)")
         }
         let w = WeightLoader(store: store, prefix: String(found.dropLast(probe.count)))
         let h = c.hiddenSize, qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim

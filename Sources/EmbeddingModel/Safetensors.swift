@@ -14,6 +14,10 @@ public struct TensorStore: Sendable {
     }
 
     private let files: [MappedFile]
+    /// Path of each mapped file, for errors.
+    private let paths: [String]
+    /// `model.safetensors` or the shard index: what a missing tensor's error names.
+    public let source: String
     public let entries: [String: Entry]
 
     /// Opens `model.safetensors`, or every shard listed in `model.safetensors.index.json`.
@@ -23,6 +27,7 @@ public struct TensorStore: Sendable {
         var names: [String]
         if FileManager.default.fileExists(atPath: single.path) {
             names = ["model.safetensors"]
+            source = single.path
         } else if FileManager.default.fileExists(atPath: index.path) {
             guard let data = FileManager.default.contents(atPath: index.path),
                   let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -30,33 +35,56 @@ public struct TensorStore: Sendable {
                 throw ModelError(.malformedFile, file: index.path, "expected an object with a weight_map")
             }
             names = Array(Set(map.values)).sorted()
+            guard !names.isEmpty, names.allSatisfy({ !$0.contains("/") && !$0.hasPrefix(".") }) else {
+                throw ModelError(.malformedFile, file: index.path, "weight_map must name shard files in the folder")
+            }
+            source = index.path
         } else {
             throw ModelError(.missingFile, file: single.path, "no model.safetensors or model.safetensors.index.json")
         }
-        var files = [MappedFile]()
+        var files = [MappedFile](), paths = [String]()
         var entries = [String: Entry]()
         for (i, name) in names.enumerated() {
             let path = folder.appendingPathComponent(name).path
             let f = try MappedFile(path: path)
             files.append(f)
+            paths.append(path)
             for (k, e) in try Self.parseHeader(f, fileIndex: i, path: path) { entries[k] = e }
         }
         self.files = files
+        self.paths = paths
         self.entries = entries
     }
 
+    /// Bytes per element of the dtypes safetensors defines; nil for unknown ones (not validated).
+    static func elementSize(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F64", "I64", "U64": 8
+        case "F32", "I32", "U32": 4
+        case "F16", "BF16", "I16", "U16": 2
+        case "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2": 1
+        default: nil
+        }
+    }
+
+    /// Reads and validates the header: u64 little-endian length, then a JSON object whose
+    /// entries must lie inside the file with exactly shape × element size bytes. All arithmetic
+    /// is overflow-checked, so a hostile header is an error, not a trap.
     private static func parseHeader(_ f: MappedFile, fileIndex: Int, path: String) throws -> [String: Entry] {
         guard f.count >= 8 else { throw ModelError(.malformedFile, file: path, "shorter than a safetensors header") }
-        var headerLength = 0
-        for i in 0..<8 { headerLength |= Int(f.bytes[i]) << (8 * i) }
-        guard headerLength > 0, headerLength <= f.count - 8, headerLength < 100_000_000 else {
-            throw ModelError(.malformedFile, file: path, "invalid header length \(headerLength)")
+        var rawLength: UInt64 = 0
+        for i in 0..<8 { rawLength |= UInt64(f.bytes[i]) << (8 * UInt64(i)) }
+        guard rawLength > 0, rawLength <= UInt64(f.count - 8), rawLength < 100_000_000 else {
+            throw ModelError(.malformedFile, file: path,
+                             "header length \(rawLength) does not fit a file of \(f.count) bytes (truncated or not safetensors)")
         }
+        let headerLength = Int(rawLength)
         let header = Data(bytes: f.bytes + 8, count: headerLength)
         guard let obj = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
             throw ModelError(.malformedFile, file: path, "the header is not a JSON object")
         }
         let dataStart = 8 + headerLength
+        let dataSize = f.count - dataStart
         var out = [String: Entry]()
         for (name, value) in obj where name != "__metadata__" {
             guard let d = value as? [String: Any], let dt = d["dtype"] as? String,
@@ -64,17 +92,27 @@ public struct TensorStore: Sendable {
                   let offsets = (d["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2 else {
                 throw ModelError(.malformedFile, file: path, "tensor \(name) has a malformed header entry")
             }
-            let dtype = DType(rawValue: dt) ?? .other
-            let start = dataStart + offsets[0], end = dataStart + offsets[1]
-            guard offsets[0] >= 0, offsets[0] <= offsets[1], end <= f.count, shape.allSatisfy({ $0 >= 0 }) else {
-                throw ModelError(.malformedFile, file: path, "tensor \(name) lies outside the file")
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
+                throw ModelError(.malformedFile, file: path,
+                                 "tensor \(name) data \(offsets) lies outside the file's \(dataSize) data bytes (truncated?)")
             }
-            let elements = shape.reduce(1, *)
-            let width: Int? = switch dtype { case .f32: 4; case .f16, .bf16: 2; case .other: nil }
-            if let width, elements * width != end - start {
-                throw ModelError(.malformedFile, file: path, "tensor \(name) has \(end - start) bytes for shape \(shape) of \(dt)")
+            var elements = 1
+            for dim in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+                guard dim >= 0, !overflow else {
+                    throw ModelError(.malformedFile, file: path, "tensor \(name) has an invalid shape \(shape)")
+                }
+                elements = product
             }
-            out[name] = Entry(dtype: dtype, shape: shape, file: fileIndex, range: start..<end)
+            let byteCount = offsets[1] - offsets[0]
+            if let width = elementSize(dt) {
+                let (expected, overflow) = elements.multipliedReportingOverflow(by: width)
+                guard !overflow, expected == byteCount else {
+                    throw ModelError(.malformedFile, file: path, "tensor \(name) has \(byteCount) bytes for shape \(shape) of \(dt)")
+                }
+            }
+            out[name] = Entry(dtype: DType(rawValue: dt) ?? .other, shape: shape, file: fileIndex,
+                              range: (dataStart + offsets[0])..<(dataStart + offsets[1]))
         }
         return out
     }
@@ -83,8 +121,9 @@ public struct TensorStore: Sendable {
     public func resolve(_ names: [String]) -> String? { names.first { entries[$0] != nil } }
 
     /// The tensor as float32, checking its shape.
-    public func floats(_ name: String, shape: [Int], file: String = "model.safetensors") throws -> [Float] {
-        guard let e = entries[name] else { throw ModelError(.missingTensor, file: file, "missing tensor \(name)") }
+    public func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        guard let e = entries[name] else { throw ModelError(.missingTensor, file: source, "missing tensor \(name)") }
+        let file = paths[e.file]
         guard e.shape == shape else {
             throw ModelError(.wrongShape, file: file, "tensor \(name) has shape \(e.shape), expected \(shape)")
         }

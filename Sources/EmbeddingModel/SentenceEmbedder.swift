@@ -60,6 +60,7 @@ public struct SentenceEmbedder: Sendable {
     /// has a Normalize module. `promptLengths` lets pooling skip prompt tokens when the pooling
     /// config says `include_prompt: false`.
     public func embed(_ sequences: [[Int]], promptLengths: [Int]? = nil, threads: Int = 1) throws -> [[Float]] {
+        guard !sequences.isEmpty else { return [] }
         let nonEmpty = sequences.map { $0.isEmpty ? [0] : $0 }
         let batch = PackedBatch(sequences: nonEmpty)
         let result = try model.forward(batch, collectLayers: false, threads: threads)
@@ -68,6 +69,7 @@ public struct SentenceEmbedder: Sendable {
 
     /// Every layer's states for one sequence (layer 0 = embeddings), for debugging parity.
     public func hiddenStates(_ tokens: [Int]) throws -> [[[Float]]] {
+        guard !tokens.isEmpty else { throw ModelError(.invalidConfig, file: "input", "no tokens") }
         let batch = PackedBatch(sequences: [tokens])
         let r = try model.forward(batch, collectLayers: true, threads: 1)
         return r.layers.map { layer in (0..<tokens.count).map { Array(layer[($0 * r.width)..<(($0 + 1) * r.width)]) } }

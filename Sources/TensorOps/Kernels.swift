@@ -56,6 +56,14 @@ public enum Kernels {
         }
     }
 
+    /// x · sigmoid(x) (PyTorch `silu`), in place.
+    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            x[i] = v / (1 + expf(-v))
+        }
+    }
+
     /// out[i] = silu(gate[i]) · up[i] (SwiGLU).
     public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         for i in 0..<count {

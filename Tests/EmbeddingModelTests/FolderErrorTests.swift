@@ -62,6 +62,36 @@ import Testing
         let model = try SentenceEmbedder(folder: ModelFixtures.folder("tiny-bert"))
         #expect(throws: ModelError.self) { try model.embed([[101, 999_999, 102]]) }
         #expect(throws: ModelError.self) { try model.embed([[101, -1, 102]]) }
+        #expect(throws: ModelError.self) { try model.embed([[101, Int.max, 102]]) }
+        #expect(throws: ModelError.self) { try model.embed([Array(repeating: 101, count: 10_000)]) }
+        #expect(try model.embed([]).isEmpty)
+    }
+
+    /// Sizes that would make empty weights or overflow buffers are refused up front.
+    @Test(arguments: [("intermediate_size", 0), ("hidden_size", -32), ("vocab_size", 0),
+                      ("num_hidden_layers", 1 << 40), ("max_position_embeddings", 0)] as [(String, Int)])
+    func implausibleSizesAreRejected(key: String, value: Int) throws {
+        let dir = try ScratchFolder(copying: "tiny-bert")
+        defer { dir.remove() }
+        try dir.editConfig { $0[key] = value }
+        do {
+            _ = try SentenceEmbedder(folder: dir.url)
+            Issue.record("expected an error for \(key) = \(value)")
+        } catch let e as ModelError {
+            #expect(e.file.hasSuffix("config.json"), "\(e)")
+        }
+    }
+
+    @Test func unsupportedActivationIsNamed() throws {
+        let dir = try ScratchFolder(copying: "tiny-bert")
+        defer { dir.remove() }
+        try dir.editConfig { $0["hidden_act"] = "relu" }
+        do {
+            _ = try SentenceEmbedder(folder: dir.url)
+            Issue.record("expected an error")
+        } catch let e as ModelError {
+            #expect(e.code == .unsupported && e.message.contains("relu"))
+        }
     }
 
     @Test func readsBothSentenceTransformersLayouts() throws {

@@ -75,8 +75,9 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         }
     }
 
-    @Test func randomSubsetsMatchSingles() throws {
-        let folder = ModelFixtures.folder("tiny-qwen3")
+    @Test(arguments: models)
+    func randomSubsetsMatchSingles(name: String) throws {
+        let folder = ModelFixtures.folder(name)
         let model = try SentenceEmbedder(folder: folder)
         let ref = try ModelFixtures.reference(folder.appendingPathComponent("reference.json"))
         let ids = try #require(ref["cases"] as? [[String: Any]]).map { ($0["input_ids"] as? [Int]) ?? [] }
@@ -85,7 +86,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         for _ in 0..<5 {
             let subset = ids.indices.shuffled(using: &rng).prefix(7)
             let out = try model.embed(subset.map { ids[$0] })
-            for (v, i) in zip(out, subset) { #expect(maxAbsDiff(v, singles[i]) <= 1e-5) }
+            for (v, i) in zip(out, subset) { #expect(maxAbsDiff(v, singles[i]) <= 1e-5, "\(name) case \(i) in batch \(Array(subset))") }
         }
     }
 
