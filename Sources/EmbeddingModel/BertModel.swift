@@ -95,8 +95,7 @@ struct BertModel: TransformerModel {
                     layerNorm(tp, rows: n, layer.attentionNorm)
                     inter.withUnsafeMutableBufferPointer { ib in
                         let ip = ib.baseAddress!  // safe: n·intermediate > 0
-                        layer.intermediate.apply(tp, rows: n, into: ip, threads: threads)
-                        Kernels.gelu(ip, count: n * config.intermediateSize)
+                        layer.intermediate.apply(tp, rows: n, into: ip, threads: threads, gelu: true)
                         layer.output.apply(ip, rows: n, into: xp, threads: threads)
                     }
                     Kernels.add(xp, tp, count: n * h)

@@ -23,13 +23,19 @@ struct Linear: Sendable {
         bias = parts.allSatisfy { $0.bias != nil } ? parts.flatMap { $0.bias ?? [] } : nil
     }
 
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    /// y = x · Wᵀ + b, then GELU when `gelu` (fused into the product's column split).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 1, gelu: Bool = false) {
         weight.withUnsafeBufferPointer { w in
-            Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: w.baseAddress!, transposeB: true, c: y,  // safe: weights are never empty (shape checked at load)
-                          threads: threads)
-        }
-        if let bias {
-            bias.withUnsafeBufferPointer { Kernels.addBias(y, rows: rows, width: outFeatures, bias: $0.baseAddress!) }  // safe: same length as outFeatures > 0
+            let wp = w.baseAddress!  // safe: weights are never empty (shape checked at load)
+            func run(_ epilogue: Gemm.Epilogue) {
+                Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: wp, transposeB: true, c: y,
+                              threads: threads, epilogue: epilogue)
+            }
+            guard let bias else { return run(gelu ? .biasGELU(nil) : .none) }
+            bias.withUnsafeBufferPointer { b in
+                let bp = b.baseAddress!  // safe: same length as outFeatures > 0
+                run(gelu ? .biasGELU(bp) : .bias(bp))
+            }
         }
     }
 }

@@ -18,25 +18,62 @@ public enum Gemm {
         a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
-        alpha: Float = 1, beta: Float = 0, threads: Int = 1
+        alpha: Float = 1, beta: Float = 0, threads: Int = 1, epilogue: Epilogue = .none
     ) {
         let lda = lda ?? k
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
         if m == 0 || n == 0 { return }
-        // A lone short query leaves cores idle: split the output columns across threads.
-        if threads > 1 && n >= 64 * threads && m * n * k >= 8 * blasThreshold {
+        // A lone short query leaves cores idle: split the output columns across threads, each
+        // finishing its own columns (bias, activation) while they are still in cache.
+        if threads > 1 && n >= 64 * threads && m * n * k >= 4 * blasThreshold {
             let chunk = (n + threads - 1) / threads
-            let p = Operands(a: a, b: b, c: c)
+            let p = Operands(a: a, b: b, c: c, epilogue: epilogue)
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 let j0 = t * chunk, j1 = min(n, j0 + chunk)
                 guard j0 < j1 else { return }
-                multiply(m: m, n: j1 - j0, k: k, a: p.a, lda: lda,
-                         b: transposeB ? p.b + j0 * ldb : p.b + j0, ldb: ldb, transposeB: transposeB,
-                         c: p.c + j0, ldc: ldc, alpha: alpha, beta: beta)
+                product(m: m, n: j1 - j0, k: k, a: p.a, lda: lda,
+                        b: transposeB ? p.b + j0 * ldb : p.b + j0, ldb: ldb, transposeB: transposeB,
+                        c: p.c + j0, ldc: ldc, alpha: alpha, beta: beta)
+                p.epilogue.apply(p.c, rows: m, ldc: ldc, columns: j0..<j1)
             }
             return
         }
+        product(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta)
+        epilogue.apply(c, rows: m, ldc: ldc, columns: 0..<n)
+    }
+
+    /// What to do to each output element after the product, fused into the (possibly split)
+    /// product so no extra pass over C is needed.
+    public enum Epilogue {
+        case none
+        /// C[i, j] += bias[j].
+        case bias(UnsafePointer<Float>)
+        /// C[i, j] = gelu(C[i, j] + bias[j]) (bias optional).
+        case biasGELU(UnsafePointer<Float>?)
+
+        func apply(_ c: UnsafeMutablePointer<Float>, rows: Int, ldc: Int, columns: Range<Int>) {
+            switch self {
+            case .none:
+                return
+            case .bias(let bias):
+                for r in 0..<rows { Kernels.add(c + r * ldc + columns.lowerBound, bias + columns.lowerBound, count: columns.count) }
+            case .biasGELU(let bias):
+                for r in 0..<rows {
+                    let row = c + r * ldc + columns.lowerBound
+                    if let bias { Kernels.add(row, bias + columns.lowerBound, count: columns.count) }
+                    Kernels.gelu(row, count: columns.count)
+                }
+            }
+        }
+    }
+
+    /// One thread's product: streaming kernel, BLAS or the small-shape loops.
+    private static func product(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
         if transposeB && m <= streamingRows && k % 8 == 0 {
             streamWeights(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta)
             return
@@ -51,12 +88,14 @@ public enum Gemm {
               c: c, ldc: ldc, alpha: alpha, beta: beta)
     }
 
-    /// The matrices of one split product. @unchecked: every thread reads A and B and writes its
-    /// own disjoint columns of C, and `concurrentPerform` returns only after all of them finish.
+    /// The matrices of one split product. @unchecked: every thread reads A, B and the bias and
+    /// writes its own disjoint columns of C, and `concurrentPerform` returns only after all of
+    /// them finish.
     private struct Operands: @unchecked Sendable {
         let a: UnsafePointer<Float>
         let b: UnsafePointer<Float>
         let c: UnsafeMutablePointer<Float>
+        let epilogue: Epilogue
     }
 
     /// Sets how many threads OpenBLAS uses. The engine runs one worker thread per core with

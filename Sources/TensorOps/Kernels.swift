@@ -47,12 +47,19 @@ public enum Kernels {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// GELU with the exact error function (PyTorch's default `gelu`), in place.
+    /// GELU with the exact error function (PyTorch's default `gelu`), in place; see `VectorErf`.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let invSqrt2: Float = 0.70710678118654752440
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+        var i = 0
+        while i + 4 <= count {
+            let raw = UnsafeMutableRawPointer(x + i)
+            raw.storeBytes(of: VectorErf.gelu(raw.loadUnaligned(as: SIMD4<Float>.self)), as: SIMD4<Float>.self)
+            i += 4
+        }
+        while i < count {
+            var tail = SIMD4<Float>(repeating: 0)
+            tail[0] = x[i]
+            x[i] = VectorErf.gelu(tail)[0]
+            i += 1
         }
     }
 

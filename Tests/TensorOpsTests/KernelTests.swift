@@ -62,6 +62,20 @@ func worstDifference(_ a: [Float], _ b: [Double]) -> Double {
         #expect(abs(got[502] - 0.84134474) < 1e-6)
     }
 
+    /// The vectorised erf must be as good as PyTorch's float32 `0.5·x·(1 + erf(x/√2))`: within
+    /// one ulp of the exact result, plus the |x|·2⁻²⁴ that rounding erf near −1 costs any
+    /// float32 evaluation of that formula in the negative tail.
+    @Test func geluIsWithinOneUlpOfExact() {
+        let x = (0..<40_001).map { Float(-10 + Double($0) * 0.0005) } + [0, -0, 1e-30, -1e-30, 100, -100]
+        var got = x
+        Kernels.gelu(&got, count: got.count)
+        for (v, g) in zip(x, got) {
+            let d = Double(v)
+            let exact = Float(0.5 * d * (1 + erf(d / 2.0.squareRoot())))
+            #expect(abs(g - exact) <= exact.ulp + abs(v) * 0x1p-24, "gelu(\(v)) = \(g), exact \(exact)")
+        }
+    }
+
     @Test func siluAndSwiGLUMatchReference() {
         var rng = KernelRandom(state: 4)
         let gate = rng.values(300, 8), up = rng.values(300, 2)
