@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "Tokenization", swiftSettings: hot),
         .target(name: "NestorMigrations", path: "Migrations", resources: [
             .embedInCode("sqlite/sqlite_0001_initial.sql"), .embedInCode("postgres/postgres_0001_initial.sql"),
+            .embedInCode("sqlite/sqlite_0002_coarse_rotation.sql"), .embedInCode("postgres/postgres_0002_coarse_rotation.sql"),
         ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
@@ -56,15 +57,17 @@ let package = Package(
             "NestorCore", "NestorMigrations", "HNSW", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // L4 service
+        .target(name: "Retrieval", dependencies: ["NestorCore", "TensorOps", .product(name: "Logging", package: "swift-log")]),
         .target(name: "NestorHTTP", dependencies: [
-            "NestorCore", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
+            "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "NestorCore", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
+                "Tokenization", "EmbeddingEngine", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -79,8 +82,9 @@ let package = Package(
         ]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore", "EmbeddingEngine", "StoreSQLite", "StorePostgres"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [
-            "NestorHTTP", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "NestorHTTP", "Retrieval", "StoreSQLite", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]
 )

@@ -83,6 +83,23 @@ public final class LocalEmbedder: Embedder {
         return EmbeddingOutput(vectors: vectors, tokenCounts: sequences.map(\.count))
     }
 
+    public func tokenSpans(_ text: String) throws -> [Range<Int>] {
+        do {
+            return try tokenizer.encode(text, addSpecialTokens: false).offsets.map { $0.start..<max($0.start, $0.end) }
+        } catch {
+            throw EmbeddingError(.internalFailure, "the tokenizer failed: \(error)")
+        }
+    }
+
+    public func overheadTokens(promptName: String?) throws -> Int {
+        let prompt = try promptText(promptName)
+        do {
+            return try tokenizer.encode(prompt, addSpecialTokens: true).count
+        } catch {
+            throw EmbeddingError(.internalFailure, "the tokenizer failed on the prompt: \(error)")
+        }
+    }
+
     /// Token ids the model reads for this input: prompt + text with special tokens, cut to the
     /// limit at the chosen side (special tokens kept), or an error when truncation is off.
     public func tokens(for input: EmbeddingInput, index: Int, prompt: String, limit: Int, options: EmbedOptions) throws -> [Int] {

@@ -58,10 +58,10 @@ struct DebugCommand: AsyncParsableCommand {
             guard let spec = try await store.collection(named: collection) else { throw ValidationError("no collection \(collection)") }
             let index = try await CollectionIndex(spec: spec, store: store)
             let chunks = try await store.chunkVectors(in: collection)
-            let live = index.graph.read { g in chunks.filter { g.contains($0.node) }.count }
+            let live = { let g = index.graph; return chunks.filter { g.contains($0.node) }.count }()
             let obj: [String: Any] = [
-                "intact": index.loadedIntact, "verified": index.graph.read { $0.verify() } == nil,
-                "graph_live": index.graph.read { $0.count }, "chunks": chunks.count, "chunks_in_graph": live,
+                "intact": index.loadedIntact, "verified": index.graph.verify() == nil,
+                "graph_live": index.graph.count, "chunks": chunks.count, "chunks_in_graph": live,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
         }

@@ -9,23 +9,10 @@ struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Apply database migrations (SQLite by default, or PostgreSQL).")
 
-    @Option(help: "PostgreSQL URL, postgres://user:password@host:port/database (env NESTOR_DATABASE_URL).")
-    var databaseURL: String?
-    @Option(help: "SQLite file used when no PostgreSQL URL is given (env NESTOR_SQLITE_PATH).")
-    var sqlitePath: String?
+    @OptionGroup var storage: StoreOptions
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let store: any DocumentStore
-        let target: String
-        if let url = databaseURL ?? env["NESTOR_DATABASE_URL"] {
-            store = try PostgresStore(url: url)
-            target = "PostgreSQL database"
-        } else {
-            let path = sqlitePath ?? env["NESTOR_SQLITE_PATH"] ?? "data/nestor.sqlite"
-            store = try SQLiteStore(path: path)
-            target = path
-        }
+        let (store, target) = try storage.open()
         do {
             try await store.migrate()
         } catch {

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NestorCore
 import NestorHTTP
+import Retrieval
 
 /// `nestor serve`: the embeddings server. Every flag can also come from an environment
 /// variable (NESTOR_MODEL, NESTOR_HOST, NESTOR_PORT, NESTOR_API_KEYS as a comma list, …).
@@ -20,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most padded tokens in one engine batch.") var maxBatchTokens: Int?
     @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
     @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
+    @OptionGroup var storage: StoreOptions
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -51,7 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
         config.apiKeys = apiKey.isEmpty ? (env["NESTOR_API_KEYS"]?.split(separator: ",").map(String.init) ?? []) : apiKey
         log.info("model ready", metadata: ["name": "\(config.modelNames[0])", "dimensions": "\(embedder.info.dimensions)",
                                            "max_tokens": "\(embedder.info.maxInputTokens)"])
-        let app = buildApplication(embedder: embedder, config: config, logger: log)
+        let (store, where_) = try storage.open()
+        log.info("opening \(where_)")
+        do {
+            try await store.migrate()
+        } catch {
+            throw CommandFailure("cannot prepare \(where_): \(error)")
+        }
+        let retrieval = try await RetrievalService(store: store, embedder: embedder, logger: log)
+        let app = buildApplication(embedder: embedder, retrieval: retrieval, config: config, logger: log)
         try await app.runService()
     }
 }

@@ -95,13 +95,16 @@ public struct BatchWrite: Sendable {
     public var meta: GraphMeta
     /// Replace every stored graph row (a rebuild) instead of updating the given ones.
     public var replacesGraph: Bool
+    /// A new coarse rotation (`.some(nil)` = back to identity) stored with the rebuilt graph.
+    public var rotation: [Float]??
     public init(upserts: [DocumentRow] = [], deletions: [String] = [], graphRows: [GraphRow] = [], meta: GraphMeta,
-                replacesGraph: Bool = false) {
+                replacesGraph: Bool = false, rotation: [Float]?? = nil) {
         self.upserts = upserts
         self.deletions = deletions
         self.graphRows = graphRows
         self.meta = meta
         self.replacesGraph = replacesGraph
+        self.rotation = rotation
     }
 }
 
@@ -128,8 +131,13 @@ public protocol DocumentStore: Sendable {
     func chunkNodes(ofDocuments ids: [String], in collection: String) async throws -> [UInt64]
     /// Chunks by label, with their documents' metadata, for results and exact re-scoring.
     func chunks(nodes: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: String)]
-    /// Every chunk's label and full vector, in label order (to rebuild a lost graph).
-    func chunkVectors(in collection: String) async throws -> [(node: UInt64, vector: [Float])]
+    /// Every chunk's label, document and full vector, in label order (the in-memory search
+    /// state, and the truth a lost graph is rebuilt from).
+    func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])]
+    /// Every document's id and metadata JSON text (for filters).
+    func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)]
+    /// The collection's coarse rotation rows, or nil for the identity.
+    func rotation(of collection: String) async throws -> [Float]?
     func write(_ batch: BatchWrite, to collection: String) async throws
     func graph(of collection: String) async throws -> StoredGraph
 }

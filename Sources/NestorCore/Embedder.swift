@@ -4,6 +4,11 @@ public protocol Embedder: Sendable {
     var info: EmbedderInfo { get }
     /// Embeds every input with the same options; vectors come back in input order.
     func embed(_ inputs: [EmbeddingInput], options: EmbedOptions) async throws -> EmbeddingOutput
+    /// Each token's range of Unicode-scalar offsets in `text`, as the model's tokenizer splits
+    /// it without prompt or special tokens (so documents can be cut on token boundaries).
+    func tokenSpans(_ text: String) throws -> [Range<Int>]
+    /// Tokens every input of this prompt costs beyond its own: prompt prefix and special tokens.
+    func overheadTokens(promptName: String?) throws -> Int
 }
 
 /// What callers need to know about the served model.

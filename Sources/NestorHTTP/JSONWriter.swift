@@ -49,6 +49,9 @@ final class JSONWriter {
         bytes.append(contentsOf: (d.isFinite ? d.description : "0").utf8)
     }
 
+    /// Inserts JSON text the server itself stored (a document's metadata object) as is.
+    func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8) }
+
     func field(_ k: String, _ v: String) { key(k); string(v) }
     func field(_ k: String, _ v: Int) { key(k); int(v) }
 

@@ -22,10 +22,21 @@ struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             response = try APIError(.internalServerError, "internal error").response(from: request, context: context)
         }
-        let known = ["/v1/embeddings", "/v2/embed", "/v1/score", "/score", "/v1/models", "/health", "/metrics", "/openapi.json"]
-        metrics.recordRequest(route: known.contains(route) ? route : "other", status: Int(response.status.code),
+        metrics.recordRequest(route: Self.label(route), status: Int(response.status.code),
                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         return response
+    }
+}
+
+extension ErrorAndMetricsMiddleware {
+    /// A bounded set of route labels for the metrics (never raw paths with names in them).
+    static func label(_ path: String) -> String {
+        let known = ["/v1/embeddings", "/v2/embed", "/v1/score", "/score", "/v1/models", "/health", "/metrics", "/openapi.json",
+                     "/collections", "/ingest", "/search"]
+        if known.contains(path) { return path }
+        if path.hasPrefix("/collections/") { return path.hasSuffix("/optimize") ? "/collections/{name}/optimize" : "/collections/{name}" }
+        if path.hasPrefix("/documents/") { return "/documents/{collection}/{id}" }
+        return "other"
     }
 }
 

@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import Logging
 import NestorCore
+import Retrieval
 
 /// The whole HTTP surface over an `Embedder`, for `nestor serve` and for in-process tests.
-public func buildRouter(embedder: any Embedder, config: ServerConfiguration, metrics: ServerMetrics = ServerMetrics())
-    -> Router<BasicRequestContext>
+public func buildRouter(embedder: any Embedder, retrieval: RetrievalService? = nil, config: ServerConfiguration,
+                        metrics: ServerMetrics = ServerMetrics()) -> Router<BasicRequestContext>
 {
     var config = config
     if config.modelNames.isEmpty { config.modelNames = [embedder.info.name] }
@@ -18,6 +19,7 @@ public func buildRouter(embedder: any Embedder, config: ServerConfiguration, met
     router.post("/v2/embed") { request, _ in try await api.cohereEmbed(request) }
     router.post("/v1/score") { request, _ in try await api.score(request) }
     router.post("/score") { request, _ in try await api.score(request) }
+    if let retrieval { RetrievalAPI(service: retrieval, config: config).register(on: router) }
     let names = config.modelNames
     let info = embedder.info
     let created = Int(Date().timeIntervalSince1970)
@@ -60,10 +62,10 @@ public func buildRouter(embedder: any Embedder, config: ServerConfiguration, met
 
 /// The application `nestor serve` runs; SIGTERM/SIGINT shut it down gracefully (requests in
 /// flight finish, new connections are refused).
-public func buildApplication(embedder: any Embedder, config: ServerConfiguration, logger: Logger? = nil)
-    -> some ApplicationProtocol
+public func buildApplication(embedder: any Embedder, retrieval: RetrievalService? = nil, config: ServerConfiguration,
+                             logger: Logger? = nil) -> some ApplicationProtocol
 {
-    let router = buildRouter(embedder: embedder, config: config)
+    let router = buildRouter(embedder: embedder, retrieval: retrieval, config: config)
     var log = logger ?? Logger(label: "nestor")
     if logger == nil { log.logLevel = .info }
     return Application(

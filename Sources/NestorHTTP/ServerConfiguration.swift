@@ -8,6 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var apiKeys: [String] = []
     public var maxBodyBytes = 8 << 20
     public var maxInputs = 2048
+    /// `/ingest` carries whole documents, so it may be larger than other requests.
+    public var maxIngestBodyBytes = 64 << 20
 
     public init() {}
 }

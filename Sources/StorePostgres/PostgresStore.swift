@@ -173,11 +173,27 @@ public final class PostgresStore: DocumentStore {
         return nodes.compactMap { found[$0] }
     }
 
-    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, vector: [Float])] {
-        var out = [(node: UInt64, vector: [Float])]()
-        for try await (node, vector) in try await client.query(
-            "SELECT node, vector FROM chunks WHERE collection = \(collection) ORDER BY node", logger: logger
-        ).decode((Int64, Data).self) { out.append((UInt64(bitPattern: node), Self.floats(vector))) }
+    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])] {
+        var out = [(node: UInt64, documentId: String, vector: [Float])]()
+        for try await (node, doc, vector) in try await client.query(
+            "SELECT node, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY node", logger: logger
+        ).decode((Int64, String, Data).self) { out.append((UInt64(bitPattern: node), doc, Self.floats(vector))) }
+        return out
+    }
+
+    public func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)] {
+        var out = [(id: String, metadata: String)]()
+        for try await (id, metadata) in try await client.query(
+            "SELECT id, metadata FROM documents WHERE collection = \(collection) ORDER BY id", logger: logger
+        ).decode((String, String).self) { out.append((id, metadata)) }
+        return out
+    }
+
+    public func rotation(of collection: String) async throws -> [Float]? {
+        var out: [Float]?
+        for try await r in try await client.query(
+            "SELECT coarse_rotation FROM collections WHERE name = \(collection)", logger: logger
+        ).decode(Data?.self) { out = r.map(Self.floats) }
         return out
     }
 
@@ -210,6 +226,10 @@ public final class PostgresStore: DocumentStore {
             }
             if batch.replacesGraph {
                 try await conn.query("DELETE FROM graph_nodes WHERE collection = \(collection)", logger: logger)
+            }
+            if let rotation = batch.rotation {
+                try await conn.query("UPDATE collections SET coarse_rotation = \(rotation.map(Self.blob)) WHERE name = \(collection)",
+                                     logger: logger)
             }
             for g in batch.graphRows {
                 let r = g.record

@@ -104,13 +104,28 @@ public final class SQLiteStore: DocumentStore {
         }
     }
 
-    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, vector: [Float])] {
+    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])] {
         try await pool.read { db in
-            var out = [(node: UInt64, vector: [Float])]()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT node, vector FROM chunks WHERE collection = ? ORDER BY node",
+            var out = [(node: UInt64, documentId: String, vector: [Float])]()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT node, document_id, vector FROM chunks WHERE collection = ? ORDER BY node",
                                              arguments: [collection])
-            while let row = try cursor.next() { out.append((UInt64(bitPattern: row["node"]), Self.floats(row["vector"]))) }
+            while let row = try cursor.next() {
+                out.append((UInt64(bitPattern: row["node"]), row["document_id"], Self.floats(row["vector"])))
+            }
             return out
+        }
+    }
+
+    public func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, metadata FROM documents WHERE collection = ? ORDER BY id", arguments: [collection])
+                .map { ($0["id"], $0["metadata"]) }
+        }
+    }
+
+    public func rotation(of collection: String) async throws -> [Float]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT coarse_rotation FROM collections WHERE name = ?", arguments: [collection]).map(Self.floats)
         }
     }
 
@@ -142,6 +157,10 @@ public final class SQLiteStore: DocumentStore {
             }
             if batch.replacesGraph {
                 try db.execute(sql: "DELETE FROM graph_nodes WHERE collection = ?", arguments: [collection])
+            }
+            if let rotation = batch.rotation {
+                try db.execute(sql: "UPDATE collections SET coarse_rotation = ? WHERE name = ?",
+                               arguments: [rotation.map(Self.blob), collection])
             }
             for g in batch.graphRows {
                 let r = g.record

@@ -32,12 +32,12 @@ import Testing
         try await index.apply(upserts: Self.inputs(10..<20, chunks: 1), deletions: ["d30"])
         let q = Self.inputs(12..<13, chunks: 1)[0].chunks[0].vector
         let before = index.graph.search(q, k: 5, ef: 40).map(\.label)
-        let bytes = index.graph.read { $0.serialized() }
+        let bytes = index.graph.serialized()
         let reopened = try await CollectionIndex(spec: Self.spec, store: try SQLiteStore(path: path))
-        #expect(reopened.graph.read { $0.serialized() } == bytes)
+        #expect(reopened.graph.serialized() == bytes)
         #expect(reopened.graph.search(q, k: 5, ef: 40).map(\.label) == before)
         // Replaced and deleted documents' chunks never come back.
-        let live = Set(index.graph.read { g in (1..<200).filter { g.contains(UInt64($0)) }.map(UInt64.init) })
+        let live = { let g = index.graph; return Set((1..<200).filter { g.contains(UInt64($0)) }.map(UInt64.init)) }()
         #expect(!live.contains(labels[10][0]) && !live.contains(labels[30][1]))
         let expected = 100 - 20 + 10 - 2  // 50 docs × 2, d10–d19 replaced by 1 chunk each, d30 deleted
         #expect(live.count == expected)
@@ -51,13 +51,13 @@ import Testing
         let db = try DatabaseQueue(path: path)
         try await db.write { try $0.execute(sql: "DELETE FROM graph_nodes WHERE node % 7 = 0") }
         let rebuilt = try await CollectionIndex(spec: Self.spec, store: try SQLiteStore(path: path))
-        #expect(rebuilt.graph.read { $0.count } == 80)
-        #expect(rebuilt.graph.read { $0.verify() } == nil)
+        #expect(rebuilt.graph.count == 80)
+        #expect(rebuilt.graph.verify() == nil)
         let q = Self.inputs(5..<6)[0].chunks[1].vector
         #expect(rebuilt.graph.search(q, k: 1, ef: 40).first?.label == 12)
         // The rebuild was written back: the next start loads it without rebuilding.
         let again = try await CollectionIndex(spec: Self.spec, store: try SQLiteStore(path: path))
-        #expect(again.graph.read { $0.serialized() } == rebuilt.graph.read { $0.serialized() })
+        #expect(again.graph.serialized() == rebuilt.graph.serialized())
         // New labels continue after the old ones.
         let next = try await again.apply(upserts: Self.inputs(100..<101))
         #expect(next[0] == [81, 82])

@@ -1,0 +1,35 @@
+import VectorMath
+
+/// Maps a full-dimension vector to the coarse vector the first-stage graph is built over:
+/// the leading `coarse` coordinates in an orthogonal basis (identity for Matryoshka models,
+/// a PCA rotation fitted on the collection otherwise), re-normalised.
+public struct CoarseProjection: Sendable, Equatable {
+    public let full: Int
+    public let coarse: Int
+    /// The first `coarse` rows of an orthogonal `full × full` rotation, row-major; nil = identity.
+    public let rotation: [Float]?
+
+    public init(full: Int, coarse: Int, rotation: [Float]? = nil) {
+        precondition(coarse > 0 && coarse <= full, "coarse dimension must be in 1...\(full)")
+        precondition(rotation == nil || rotation!.count == coarse * full, "rotation must have coarse × full values")  // safe: checked non-nil first
+        self.full = full
+        self.coarse = coarse
+        self.rotation = rotation
+    }
+
+    /// True when the coarse vector is the full vector itself (one-stage search).
+    public var isIdentity: Bool { coarse == full && rotation == nil }
+
+    public func callAsFunction(_ v: [Float]) -> [Float] {
+        guard let rotation else { return coarse == full ? v : VectorMath.normalized(Array(v.prefix(coarse))) }
+        var out = [Float](repeating: 0, count: coarse)
+        rotation.withUnsafeBufferPointer { r in
+            v.withUnsafeBufferPointer { x in
+                for i in 0..<coarse {
+                    out[i] = VectorMath.dot(r.baseAddress! + i * full, x.baseAddress!, count: full)  // safe: sizes checked in init
+                }
+            }
+        }
+        return VectorMath.normalized(out)
+    }
+}
