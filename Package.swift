@@ -77,12 +77,12 @@ let package = Package(
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
         .testTarget(name: "StoreTests", dependencies: [
-            "StoreSQLite", "StorePostgres", "NestorCore", "HNSW", .product(name: "GRDB", package: "GRDB.swift"),
+            "StoreSQLite", "StorePostgres", "NestorCore", "HNSW", "Retrieval", "EmbeddingEngine", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore", "EmbeddingEngine", "StoreSQLite", "StorePostgres"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [
             "NestorHTTP", "Retrieval", "StoreSQLite", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
