@@ -225,6 +225,291 @@ enum OpenAPIDocument {
     }
    }
   },
+  "/collections": {
+  "get": {
+   "summary": "List collections",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  },
+  "post": {
+   "summary": "Create a collection bound to the served model",
+   "responses": {
+    "201": {
+     "description": "Created"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "409": {
+     "$ref": "#/components/responses/Error"
+    }
+   },
+   "requestBody": {
+    "required": true,
+    "content": {
+     "application/json": {
+      "schema": {
+       "type": "object",
+       "required": [
+        "name"
+       ],
+       "properties": {
+        "name": {
+         "type": "string"
+        },
+        "coarse_dimensions": {
+         "type": "integer"
+        },
+        "m": {
+         "type": "integer"
+        },
+        "ef_construction": {
+         "type": "integer"
+        }
+       }
+      }
+     }
+    }
+   }
+  }
+ },
+ "/collections/{name}": {
+  "get": {
+   "summary": "A collection: sizes, parameters, coarse basis",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  },
+  "delete": {
+   "summary": "Delete a collection and everything in it",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  }
+ },
+ "/collections/{name}/optimize": {
+  "post": {
+   "summary": "Refit the coarse PCA basis on the collection's vectors and rebuild its graph",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  }
+ },
+ "/ingest": {
+  "post": {
+   "summary": "Chunk, embed and store documents (upsert by id); answers once durable",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    },
+    "409": {
+     "$ref": "#/components/responses/Error"
+    },
+    "413": {
+     "$ref": "#/components/responses/Error"
+    }
+   },
+   "requestBody": {
+    "required": true,
+    "content": {
+     "application/json": {
+      "schema": {
+       "type": "object",
+       "required": [
+        "collection",
+        "documents"
+       ],
+       "properties": {
+        "collection": {
+         "type": "string"
+        },
+        "documents": {
+         "type": "array",
+         "items": {
+          "type": "object",
+          "required": [
+           "text"
+          ],
+          "properties": {
+           "id": {
+            "type": "string"
+           },
+           "text": {
+            "type": "string"
+           },
+           "metadata": {
+            "type": "object"
+           }
+          }
+         }
+        },
+        "chunking": {
+         "type": "object",
+         "required": [
+          "max_tokens"
+         ],
+         "properties": {
+          "max_tokens": {
+           "type": "integer"
+          },
+          "overlap_tokens": {
+           "type": "integer"
+          }
+         }
+        }
+       }
+      }
+     }
+    }
+   }
+  }
+ },
+ "/search": {
+  "post": {
+   "summary": "Two-stage semantic search by text or vector",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    },
+    "409": {
+     "$ref": "#/components/responses/Error"
+    }
+   },
+   "requestBody": {
+    "required": true,
+    "content": {
+     "application/json": {
+      "schema": {
+       "type": "object",
+       "required": [
+        "collection"
+       ],
+       "properties": {
+        "collection": {
+         "type": "string"
+        },
+        "query": {
+         "type": "string"
+        },
+        "vector": {
+         "type": "array",
+         "items": {
+          "type": "number"
+         }
+        },
+        "top_k": {
+         "type": "integer",
+         "default": 10
+        },
+        "rerank_depth": {
+         "type": "integer",
+         "description": "coarse candidates re-scored at full dimension; 0 = coarse scores only"
+        },
+        "ef": {
+         "type": "integer"
+        },
+        "filter": {
+         "type": "object",
+         "description": "Metadata filter: {field: value}, {field: {$eq|$ne|$in|$nin|$gt|$gte|$lt|$lte|$exists: \u2026}}, {$and: [...]}, {$or: [...]}"
+        },
+        "group_by_document": {
+         "type": "boolean"
+        },
+        "exact": {
+         "type": "boolean"
+        },
+        "include": {
+         "type": "array",
+         "items": {
+          "enum": [
+           "text",
+           "metadata",
+           "vector"
+          ]
+         }
+        }
+       }
+      }
+     }
+    }
+   }
+  }
+ },
+ "/documents/{collection}/{id}": {
+  "get": {
+   "summary": "A stored document with its chunks",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  },
+  "delete": {
+   "summary": "Delete a document",
+   "responses": {
+    "200": {
+     "description": "OK"
+    },
+    "400": {
+     "$ref": "#/components/responses/Error"
+    },
+    "404": {
+     "$ref": "#/components/responses/Error"
+    }
+   }
+  }
+ },
   "/openapi.json": {
    "get": {
     "summary": "This document",

@@ -74,7 +74,9 @@ import VectorMath
             #expect(text.contains("nestor_prompt_tokens_total") && text.contains("nestor_request_duration_seconds_bucket"))
             let doc = try await client.execute(uri: "/openapi.json", method: .get)
             let paths = try #require(doc.json["paths"] as? [String: Any])
-            for p in ["/v1/embeddings", "/v2/embed", "/v1/score", "/score", "/v1/models", "/health", "/metrics", "/openapi.json"] {
+            for p in ["/v1/embeddings", "/v2/embed", "/v1/score", "/score", "/v1/models", "/health", "/metrics", "/openapi.json",
+                      "/collections", "/collections/{name}", "/collections/{name}/optimize", "/ingest", "/search",
+                      "/documents/{collection}/{id}"] {
                 #expect(paths[p] != nil, "\(p) missing from the OpenAPI document")
             }
             #expect((doc.json["openapi"] as? String)?.hasPrefix("3.1") == true)
