@@ -6,7 +6,7 @@ import StoreSQLite
 
 /// Where data lives: PostgreSQL when a URL is given, else the embedded SQLite file.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "PostgreSQL URL, postgres://user:password@host:port/database (env NESTOR_DATABASE_URL).")
+    @Option(help: "PostgreSQL URL, postgres://user:password@host:port/database[?statement_timeout=60s] (env NESTOR_DATABASE_URL).")
     var databaseURL: String?
     @Option(help: "SQLite file used when no PostgreSQL URL is given (env NESTOR_SQLITE_PATH; default data/nestor.sqlite).")
     var sqlitePath: String?

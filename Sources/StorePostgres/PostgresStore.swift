@@ -13,15 +13,26 @@ public final class PostgresStore: DocumentStore {
     private let runner: Task<Void, Never>
     private let logger: Logger
 
-    /// `postgres://user:password@host:port/database` (or `postgresql://`).
+    /// A statement running longer than this is cancelled by the server, so a stuck query (a
+    /// lock held by another client, a runaway scan) fails a request instead of hanging it.
+    /// Migrations are exempt: they may wait for another instance's migration lock.
+    public static let defaultStatementTimeout = "60s"
+
+    /// `postgres://user:password@host:port/database` (or `postgresql://`); the query parameter
+    /// `statement_timeout` (PostgreSQL's syntax: `30s`, `5min`, `0` for none) overrides the default.
     public init(url: String, logger: Logger = Logger(label: "nestor.postgres")) throws {
         guard let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""), let host = u.host else {
             throw StoreError(.backend, "not a postgres:// URL: \(url)")
         }
         let database = u.path.hasPrefix("/") ? String(u.path.dropFirst()) : u.path
-        let config = PostgresClient.Configuration(
+        let timeout = u.queryItems?.first { $0.name == "statement_timeout" }?.value ?? Self.defaultStatementTimeout
+        guard timeout.allSatisfy({ $0.isLetter || $0.isNumber }), !timeout.isEmpty else {
+            throw StoreError(.backend, "statement_timeout must look like 30s, 5min or 0, not \(timeout)")
+        }
+        var config = PostgresClient.Configuration(
             host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
             database: database.isEmpty ? nil : database, tls: .disable)
+        config.options.additionalStartupParameters = [("statement_timeout", timeout)]
         let client = PostgresClient(configuration: config)
         self.client = client
         self.logger = logger
@@ -58,6 +69,7 @@ public final class PostgresStore: DocumentStore {
 
     private func applyMigrations() async throws {
         try await transaction { conn in
+            try await conn.query("SET LOCAL statement_timeout = 0", logger: logger)
             // A fixed key: every Nestor instance takes the same lock while migrating.
             try await conn.query("SELECT pg_advisory_xact_lock(7402385)", logger: logger)
             try await conn.query("CREATE TABLE IF NOT EXISTS nestor_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)

@@ -187,3 +187,39 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         #expect(try await stores[3].collections().map(\.name) == ["x"])
     }
 }
+
+@Suite struct PostgresTimeoutTests {
+    /// A table locked by another client makes a request fail after the statement timeout
+    /// instead of hanging; migrations are exempt from it.
+    @Test func lockedTableFailsAfterTheStatementTimeout() async throws {
+        guard Backend.postgresURL != nil else { return }
+        let url = try await Backend.freshPostgresDatabase()
+        let store = try PostgresStore(url: url + "?statement_timeout=300ms")
+        try await store.migrate()
+        try await store.createCollection(CollectionSpec(name: "x", model: "m", dimensions: 4, coarseDimensions: 4))
+        let u = try #require(URLComponents(string: url))
+        let config = PostgresClient.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
+                                                  password: u.password, database: String(u.path.dropFirst()), tls: .disable)
+        let other = PostgresClient(configuration: config)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await other.run() }
+            let locked = AsyncStream<Void>.makeStream()
+            let release = AsyncStream<Void>.makeStream()
+            group.addTask {
+                try await other.withTransaction(logger: Logger(label: "test")) { conn in
+                    try await conn.query("LOCK TABLE collections IN ACCESS EXCLUSIVE MODE", logger: Logger(label: "test"))
+                    locked.continuation.yield()
+                    for await _ in release.stream { break }
+                }
+            }
+            for await _ in locked.stream { break }
+            let start = ContinuousClock.now
+            await #expect(throws: (any Error).self) { _ = try await store.collections() }
+            #expect(ContinuousClock.now - start < .seconds(10))
+            release.continuation.yield()
+            group.cancelAll()
+        }
+        #expect(try await store.collections().map(\.name) == ["x"])
+        #expect(throws: StoreError.self) { _ = try PostgresStore(url: url + "?statement_timeout=1;drop") }
+    }
+}
