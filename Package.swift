@@ -37,6 +37,7 @@ let package = Package(
         // L0 leaves
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "VectorMath", swiftSettings: hot),
+        .target(name: "CPrefetch"),
         .target(name: "Tokenization", swiftSettings: hot),
         .target(name: "NestorMigrations", path: "Migrations", resources: [
             .embedInCode("sqlite/sqlite_0001_initial.sql"), .embedInCode("postgres/postgres_0001_initial.sql"),
@@ -44,10 +45,10 @@ let package = Package(
         ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
-        .target(name: "HNSW", dependencies: ["VectorMath"], swiftSettings: hot),
+        .target(name: "HNSW", dependencies: ["VectorMath", "CPrefetch"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
-        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
         .target(name: "StoreSQLite", dependencies: [
@@ -81,7 +82,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine"]),
+        .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine", "HNSW"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [
             "NestorHTTP", "Retrieval", "StoreSQLite", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -94,4 +95,8 @@ let package = Package(
 if ProcessInfo.processInfo.environment["NESTOR_BENCHMARKS"] != nil {
     package.targets.append(.executableTarget(
         name: "EmbeddingBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "Tokenization"], path: "Benchmarks/EmbeddingBenchmark"))
+    package.targets.append(.executableTarget(
+        name: "IndexBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "HNSW", "StoreSQLite", "TensorOps",
+                                               .product(name: "Logging", package: "swift-log")],
+        path: "Benchmarks/IndexBenchmark", swiftSettings: hot))
 }

@@ -1,3 +1,4 @@
+import CPrefetch
 import VectorMath
 
 /// A hierarchical navigable small-world graph (Malkov & Yashunin; hnswlib's layout).
@@ -85,8 +86,9 @@ public struct HNSWGraph: Sendable {
 
     // MARK: insert / delete
 
-    /// Adds `vector` under `label`, replacing an existing item with that label.
-    public mutating func insert(_ vector: [Float], label: UInt64) {
+    /// Adds `vector` under `label`, replacing an existing item with that label. Pass one
+    /// `visited` set to a run of inserts: a fresh one costs a pass over every node.
+    public mutating func insert(_ vector: [Float], label: UInt64, visited: VisitedSet = VisitedSet()) {
         precondition(vector.count == dimension, "vector has \(vector.count) values, index has \(dimension)")
         if labelToNode[label] != nil { remove(label) }
         let v = prepared(vector)
@@ -114,7 +116,6 @@ public struct HNSWGraph: Sendable {
                     (current, currentDistance) = greedy(qp, from: current, distance: currentDistance, level: l)
                 }
             }
-            let visited = VisitedSet()
             for l in stride(from: min(level, maxLevel), through: 0, by: -1) {
                 let found = searchLayer(qp, entry: current, entryDistance: currentDistance, ef: efConstruction,
                                         level: l, visited: visited, accept: nil)
@@ -193,33 +194,65 @@ public struct HNSWGraph: Sendable {
 
     /// Best-first search of one layer; returns up to `ef` accepted nodes, nearest first.
     /// Rejected nodes (deleted or filtered out) are still expanded, so the search walks
-    /// through them to accepted ones, as hnswlib does.
+    /// through them to accepted ones, as hnswlib does. The loop works on raw pointers (no
+    /// array bounds or reference counting per neighbour): it is where a search spends its time.
     func searchLayer(
         _ q: UnsafePointer<Float>, entry: Int32, entryDistance: Float, ef: Int, level: Int,
         visited: VisitedSet, accept: ((Int32) -> Bool)?
     ) -> [(Float, Int32)] {
-        visited.reset(capacity: nodeCount)
+        let (marks, generation) = visited.reset(capacity: nodeCount)
         var candidates = DistanceHeap(maxFirst: false)
         var results = DistanceHeap(maxFirst: true)
-        _ = visited.insert(Int(entry))
+        marks[Int(entry)] = generation
         candidates.push(entryDistance, entry)
         if accept?(entry) ?? true { results.push(entryDistance, entry) }
         var bound = results.top?.0 ?? .infinity
-        while let (d, c) = candidates.pop() {
-            if d > bound && results.count >= ef { break }
-            for n in neighbours(c, level: level) {
-                let node = Int32(n)
-                guard visited.insert(Int(n)) else { continue }
-                let dn = distance(q, node)
-                if results.count < ef || dn < bound {
-                    candidates.push(dn, node)
-                    if accept?(node) ?? true {
-                        results.push(dn, node)
-                        if results.count > ef { results.pop() }
-                        bound = results.top?.0 ?? .infinity
+        let d = dimension, l2 = metric == .l2, stride0 = 1 + maxM0, strideUp = 1 + m
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(maxM0, m)) { pending in
+        vectors.withUnsafeBufferPointer { vb in
+            level0.withUnsafeBufferPointer { lb in
+                let base = vb.baseAddress!, links0 = lb.baseAddress!  // safe: the graph has the entry node, so both are non-empty
+                while let (dc, c) = candidates.pop() {
+                    if dc > bound && results.count >= ef { break }
+                    let visit = { (list: UnsafePointer<UInt32>) in
+                        // First the unvisited neighbours, each announced to the memory system so
+                        // their vectors load in parallel; then their distances, fetching every
+                        // line of the next vector while this one is scored.
+                        var fresh = 0
+                        for i in 1..<(1 + Int(list[0])) {
+                            let node = Int(list[i])
+                            if marks[node] == generation { continue }
+                            marks[node] = generation
+                            pending[fresh] = Int32(node)
+                            fresh += 1
+                            nestor_prefetch(base + node * d)
+                        }
+                        for j in 0..<fresh {
+                            if j + 1 < fresh {
+                                let next = base + Int(pending[j + 1]) * d
+                                for line in stride(from: 16, to: d, by: 16) { nestor_prefetch(next + line) }
+                            }
+                            let node = pending[j]
+                            let p = base + Int(node) * d
+                            let dn = l2 ? VectorMath.l2Squared(q, p, count: d) : 1 - VectorMath.dot(q, p, count: d)
+                            if results.count < ef || dn < bound {
+                                candidates.push(dn, node)
+                                if accept?(node) ?? true {
+                                    results.push(dn, node)
+                                    if results.count > ef { results.pop() }
+                                    bound = results.top?.0 ?? .infinity
+                                }
+                            }
+                        }
+                    }
+                    if level == 0 {
+                        visit(links0 + Int(c) * stride0)
+                    } else {
+                        upper[Int(c)].withUnsafeBufferPointer { visit($0.baseAddress! + (level - 1) * strideUp) }  // safe: c has a list at this level
                     }
                 }
             }
+        }
         }
         return results.items.sorted { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
     }
@@ -238,7 +271,8 @@ public struct HNSWGraph: Sendable {
                 for l in stride(from: maxLevel, to: 0, by: -1) { (current, d) = greedy(qp, from: current, distance: d, level: l) }
             }
             let labels = self.labels, deleted = self.deleted
-            let accept: (Int32) -> Bool = { n in
+            let anyDeleted = labelToNode.count < labels.count
+            let accept: ((Int32) -> Bool)? = filter == nil && !anyDeleted ? nil : { n in
                 !deleted[Int(n)] && (filter?(labels[Int(n)]) ?? true)
             }
             let found = searchLayer(qp, entry: current, entryDistance: d, ef: max(ef, k), level: 0, visited: visited, accept: accept)
@@ -275,8 +309,9 @@ public struct HNSWGraph: Sendable {
     /// seed (so the rebuild is deterministic too).
     public func compacted() -> HNSWGraph {
         var g = HNSWGraph(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction, seed: seed)
+        let visited = VisitedSet()
         for node in 0..<labels.count where !deleted[node] {
-            g.insert(Array(vectors[(node * dimension)..<((node + 1) * dimension)]), label: labels[node])
+            g.insert(Array(vectors[(node * dimension)..<((node + 1) * dimension)]), label: labels[node], visited: visited)
         }
         return g
     }

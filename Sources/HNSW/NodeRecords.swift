@@ -97,6 +97,7 @@ extension HNSWGraph {
         labels = [UInt64](repeating: 0, count: n)
         levels = [UInt8](repeating: 0, count: n)
         deleted = [Bool](repeating: false, count: n)
+        labelToNode.reserveCapacity(n)
         level0 = [UInt32](repeating: 0, count: n * (1 + maxM0))
         upper = [[UInt32]](repeating: [], count: n)
         var seen = [Bool](repeating: false, count: n)
@@ -109,10 +110,18 @@ extension HNSWGraph {
             labels[i] = r.label
             levels[i] = UInt8(r.level)
             deleted[i] = r.deleted
-            upper[i] = [UInt32](repeating: 0, count: r.level * (1 + m))
+            if r.level > 0 { upper[i] = [UInt32](repeating: 0, count: r.level * (1 + m)) }
             for (level, list) in r.links.enumerated() {
                 guard list.count <= (level == 0 ? maxM0 : m) else { throw HNSWError("node \(i) has too many links") }
-                setNeighbours(r.node, level: level, list.map { Int32(bitPattern: $0) })
+                if level == 0 {
+                    let base = i * (1 + maxM0)
+                    level0[base] = UInt32(list.count)
+                    for (k, x) in list.enumerated() { level0[base + 1 + k] = x }
+                } else {
+                    let base = (level - 1) * (1 + m)
+                    upper[i][base] = UInt32(list.count)
+                    for (k, x) in list.enumerated() { upper[i][base + 1 + k] = x }
+                }
             }
             if !r.deleted { labelToNode[r.label] = r.node }
         }

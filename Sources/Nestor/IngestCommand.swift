@@ -8,14 +8,12 @@ struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Ingest files into a collection of a running server.")
 
     @Option(help: "Collection to ingest into (created when missing).") var collection: String
-    @Option(help: "Server URL.") var url = ProcessInfo.processInfo.environment["NESTOR_URL"] ?? "http://127.0.0.1:8080"
-    @Option(help: "API key, if the server requires one (env NESTOR_API_KEY).") var apiKey: String?
+    @OptionGroup var server: ServerOptions
     @Option(help: "Documents per request.") var batchSize = 64
     @Argument(help: "Files or folders (.txt, .md, .markdown, .jsonl).") var paths: [String]
 
     func run() async throws {
-        guard let base = URL(string: url) else { throw ValidationError("--url is not a URL: \(url)") }
-        let client = ServerClient(base: base, apiKey: apiKey ?? ProcessInfo.processInfo.environment["NESTOR_API_KEY"])
+        let client = try server.client()
         let documents = try paths.flatMap(Self.documents(at:))
         guard !documents.isEmpty else { throw CommandFailure("no .txt, .md or .jsonl documents under \(paths.joined(separator: " "))") }
         if (try? await client.post("/collections", ["name": collection])) != nil {
@@ -66,16 +64,14 @@ struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a collection of a running server.")
 
     @Option(help: "Collection to search.") var collection: String
-    @Option(help: "Server URL.") var url = ProcessInfo.processInfo.environment["NESTOR_URL"] ?? "http://127.0.0.1:8080"
-    @Option(help: "API key, if the server requires one (env NESTOR_API_KEY).") var apiKey: String?
+    @OptionGroup var server: ServerOptions
     @Option(help: "Number of hits.") var topK = 5
     @Option(help: "Metadata filter as JSON, e.g. '{\"lang\": \"de\"}'.") var filter: String?
     @Flag(help: "Print the raw JSON response.") var json = false
     @Argument(help: "The query text.") var query: String
 
     func run() async throws {
-        guard let base = URL(string: url) else { throw ValidationError("--url is not a URL: \(url)") }
-        let client = ServerClient(base: base, apiKey: apiKey ?? ProcessInfo.processInfo.environment["NESTOR_API_KEY"])
+        let client = try server.client()
         var body: [String: Any] = ["collection": collection, "query": query, "top_k": topK]
         if let filter {
             guard let f = try? JSONSerialization.jsonObject(with: Data(filter.utf8)) else { throw ValidationError("--filter is not JSON") }

@@ -3,6 +3,19 @@ import Foundation
 import FoundationNetworking
 #endif
 
+import ArgumentParser
+
+/// Where the CLI's ingest and search find a running `nestor serve`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Server URL (env NESTOR_URL).") var url = ProcessInfo.processInfo.environment["NESTOR_URL"] ?? "http://127.0.0.1:8080"
+    @Option(help: "API key, if the server requires one (env NESTOR_API_KEY).") var apiKey: String?
+
+    func client() throws -> ServerClient {
+        guard let base = URL(string: url) else { throw ValidationError("--url is not a URL: \(url)") }
+        return ServerClient(base: base, apiKey: apiKey ?? ProcessInfo.processInfo.environment["NESTOR_API_KEY"])
+    }
+}
+
 /// A minimal JSON client for a running `nestor serve`, for the CLI's ingest and search.
 struct ServerClient {
     let base: URL

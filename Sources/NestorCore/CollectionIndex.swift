@@ -45,33 +45,37 @@ public actor CollectionIndex {
         self.logger = logger
         let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions,
                                           rotation: try await store.rotation(of: spec.name))
-        let stored = try await store.graph(of: spec.name)
-        let chunks = try await store.chunkVectors(in: spec.name)
+        // Two halves run at once on the two cores a start-up has: reading and verifying the
+        // graph, and reading the chunk vectors and metadata into the search state. (SQLite's
+        // WAL and PostgreSQL's pool both serve concurrent readers.)
+        async let restored = Self.restoreGraph(spec, store)
+        async let filled = Self.fillState(spec, projection, store)
+        var s = try await filled
         var graph: HNSWGraph
-        var next: UInt64 = 1
+        var next: UInt64
         var rebuilt = false
-        do {
-            guard let meta = stored.meta else { throw HNSWError("no stored graph") }
-            guard meta.checksum == GraphChecksum.of(stored.rows.map(\.record)) else { throw HNSWError("checksum mismatch") }
-            let rows = stored.rows.sorted { $0.record.node < $1.record.node }
-            graph = try HNSWGraph(header: meta.header, records: rows.map(\.record), vectors: rows.flatMap(\.coarse))
-            guard graph.count == chunks.count, chunks.allSatisfy({ graph.contains($0.node) }) else {
-                throw HNSWError("graph has \(graph.count) live nodes for \(chunks.count) stored chunks")
-            }
-            next = meta.nextLabel
-        } catch {
+        var storedHashes: [UInt64]?
+        switch try await restored {
+        case .intact(let r) where r.graph.count == s.chunkCount && s.slotOf.keys.allSatisfy(r.graph.contains):
+            (graph, storedHashes, next) = (r.graph, r.hashes, r.nextLabel)
+        case let outcome:
             // Rebuild from the chunk vectors, which are the truth; labels keep their values.
-            graph = Self.build(spec, projection, chunks.map { ($0.node, $0.vector) })
-            next = max(stored.meta?.nextLabel ?? 1, (chunks.last?.node ?? 0) + 1)
-            rebuilt = stored.meta != nil || !stored.rows.isEmpty || !chunks.isEmpty
+            let (reason, storedNext): (String, UInt64?) = switch outcome {
+            case .absent: ("no stored graph", nil)
+            case .damaged(let why, let n): (why, n)
+            case .intact(let r): ("graph has \(r.graph.count) live nodes for \(s.chunkCount) stored chunks", r.nextLabel)
+            }
+            let vectors = s.allVectors()
+            graph = SearchState.graph(spec, projection, vectors.lazy.map { ($0.label, $0.vector) })
+            next = max(storedNext ?? 1, (vectors.last?.label ?? 0) + 1)
+            if case .absent = outcome { rebuilt = !vectors.isEmpty } else { rebuilt = true }
             if rebuilt {
-                logger.warning("index of collection \(spec.name) was missing or inconsistent (\(error)); rebuilt it from \(chunks.count) stored vectors")
+                logger.warning("index of collection \(spec.name) was missing or inconsistent (\(reason)); rebuilt it from \(vectors.count) stored vectors")
             }
         }
-        var s = SearchState(graph: graph, projection: projection)
-        for c in chunks { s.addChunk(c.node, document: c.documentId, vector: c.vector) }
-        for d in try await store.documentMetadata(in: spec.name) { s.metadata[d.id] = MetadataValue.fields(ofJSON: d.metadata) }
-        let (hashes, sum) = Self.hashes(of: &s.graph)
+        s.graph = graph
+        // The stored rows' hashes are the graph's when it loaded intact; a rebuild hashes anew.
+        let (hashes, sum) = storedHashes.map { ($0, $0.reduce(0, &+)) } ?? Self.hashes(of: &s.graph)
         rowHashes = hashes
         checksum = sum
         nextLabel = next
@@ -82,10 +86,48 @@ public actor CollectionIndex {
         loadedIntact = !rebuilt
     }
 
-    private static func build(_ spec: CollectionSpec, _ projection: CoarseProjection, _ vectors: [(UInt64, [Float])]) -> HNSWGraph {
-        var g = HNSWGraph(dimension: spec.coarseDimensions, metric: spec.metric, m: spec.m, efConstruction: spec.efConstruction, seed: spec.seed)
-        for (label, v) in vectors { g.insert(projection(v), label: label) }
-        return g
+    /// What start-up found of the stored graph.
+    private enum GraphLoad: Sendable {
+        /// Rows that match their checksum and verify, with the rows' hashes.
+        case intact(RestoredGraph)
+        case damaged(String, nextLabel: UInt64?)
+        case absent
+    }
+
+    private struct RestoredGraph: Sendable {
+        var graph: HNSWGraph
+        var hashes: [UInt64]
+        var nextLabel: UInt64
+    }
+
+    /// The stored graph, verified (a failed read is thrown; damage is reported).
+    private static func restoreGraph(_ spec: CollectionSpec, _ store: any DocumentStore) async throws -> GraphLoad {
+        let stored = try await store.graph(of: spec.name)
+        guard let meta = stored.meta else { return stored.rows.isEmpty ? .absent : .damaged("graph rows without their header", nextLabel: nil) }
+        let rows = stored.rows.sorted { $0.record.node < $1.record.node }
+        let hashes = rows.map { GraphChecksum.hash($0.record) }
+        guard meta.checksum == hashes.reduce(0, &+) else { return .damaged("checksum mismatch", nextLabel: meta.nextLabel) }
+        var coarse = [Float]()
+        coarse.reserveCapacity(rows.count * spec.coarseDimensions)
+        for r in rows { coarse.append(contentsOf: r.coarse) }
+        do {
+            let graph = try HNSWGraph(header: meta.header, records: rows.map(\.record), vectors: coarse)
+            return .intact(RestoredGraph(graph: graph, hashes: hashes, nextLabel: meta.nextLabel))
+        } catch let e as HNSWError {
+            return .damaged(e.message, nextLabel: meta.nextLabel)
+        }
+    }
+
+    /// Every chunk's full vector and document, and every document's metadata, with no graph yet.
+    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any DocumentStore) async throws -> SearchState {
+        async let metadata = store.documentMetadata(in: spec.name)
+        let chunks = try await store.chunkVectors(in: spec.name)
+        var s = SearchState(graph: HNSWGraph(dimension: spec.coarseDimensions), projection: projection)
+        let documents = try await metadata
+        s.reserve(chunks: chunks.count, documents: documents.count)
+        for c in chunks { s.addChunk(c.node, document: c.documentId, vector: c.vector) }
+        for d in documents { s.metadata[d.id] = MetadataValue.fields(ofJSON: d.metadata) }
+        return s
     }
 
     private static func hashes(of graph: inout HNSWGraph) -> ([UInt64], UInt64) {
@@ -126,13 +168,14 @@ public actor CollectionIndex {
         let projection = state.read(\.projection)
         let coarse = upserts.map { $0.chunks.map { projection($0.vector) } }
         let write: BatchWrite = state.write { s in
+            let visited = VisitedSet()  // one per batch: a fresh set costs a pass over every node
             for l in replaced { s.graph.remove(l) }
             for id in upserts.map(\.id) + deletions { s.removeDocument(id) }
             for (d, dc) in zip(upserts, coarse) {
                 var chunks = [ChunkRow]()
                 var assigned = [UInt64]()
                 for (k, c) in d.chunks.enumerated() {
-                    s.graph.insert(dc[k], label: label)
+                    s.graph.insert(dc[k], label: label, visited: visited)
                     s.addChunk(label, document: d.id, vector: c.vector)
                     chunks.append(ChunkRow(node: label, documentId: d.id, ordinal: k, text: c.text,
                                            tokenStart: c.tokenStart, tokenEnd: c.tokenEnd, vector: c.vector))
@@ -174,7 +217,7 @@ public actor CollectionIndex {
         await lock()
         defer { unlock() }
         let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions, rotation: rotation)
-        var graph = Self.build(spec, projection, state.read { $0.allVectors() }.map { ($0.label, $0.vector) })
+        var graph = SearchState.graph(spec, projection, state.read { $0.allVectors() }.lazy.map { ($0.label, $0.vector) })
         let (hashes, sum) = Self.hashes(of: &graph)
         try await store.write(Self.replacement(graph, nextLabel: nextLabel, checksum: sum, rotation: .some(rotation)), to: spec.name)
         rowHashes = hashes

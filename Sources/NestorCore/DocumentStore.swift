@@ -163,7 +163,12 @@ public enum GraphChecksum {
         for v in [UInt64(bitPattern: Int64(r.node)), r.label, UInt64(r.level), r.deleted ? 1 : 0] {
             for i in 0..<8 { mix(UInt8(truncatingIfNeeded: v >> (8 * i))) }
         }
-        for b in r.encodedLinks { mix(b) }
+        // The bytes of `encodedLinks`, produced on the fly (a load hashes every row).
+        func mix32(_ v: UInt32) { for i in 0..<4 { mix(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+        for list in r.links {
+            mix32(UInt32(list.count))
+            for x in list { mix32(x) }
+        }
         return h
     }
 

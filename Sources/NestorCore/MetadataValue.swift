@@ -31,6 +31,7 @@ public enum MetadataValue: Sendable, Equatable {
 
     /// The fields of a stored metadata object text; empty when it is not a JSON object.
     public static func fields(ofJSON text: String) -> [String: MetadataValue] {
+        if text == "{}" { return [:] }  // most documents: no parse (a load reads every one)
         guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
               case .object(let fields)? = MetadataValue(json: obj) else { return [:] }
         return fields

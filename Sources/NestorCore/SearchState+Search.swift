@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import HNSW
 import VectorMath
@@ -44,19 +45,23 @@ extension SearchState {
 
     /// Exact cosine scores of the given chunks, best first (ties by label, so results are stable).
     func exact(_ q: [Float], _ labels: [UInt64], k: Int) -> [SearchHit] {
-        var scored = [SearchHit]()
-        scored.reserveCapacity(labels.count)
+        let slots = labels.compactMap { l in slotOf[l].map { (label: l, slot: $0) } }
+        var scored = [(score: Float, label: UInt64)]()
+        scored.reserveCapacity(slots.count)
         q.withUnsafeBufferPointer { qb in
-            for label in labels {
-                if let s = exactScore(qb.baseAddress!, label), let doc = documentOf[label] {  // safe: q has `dimensions` > 0 values
-                    scored.append(SearchHit(label: label, documentId: doc, score: s))
+            vectors.withUnsafeBufferPointer { vb in
+                guard let qp = qb.baseAddress, let base = vb.baseAddress else { return }
+                for (i, s) in slots.enumerated() {
+                    // Candidates sit at random places in memory: load the next while scoring this one.
+                    if i + 1 < slots.count { nestor_prefetch(base + slots[i + 1].slot * dimensions) }
+                    scored.append((VectorMath.dot(qp, base + s.slot * dimensions, count: dimensions), s.label))
                 }
             }
         }
-        if scored.count > k {
-            scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
-            return Array(scored.prefix(k))
+        let order: ((score: Float, label: UInt64), (score: Float, label: UInt64)) -> Bool = {
+            $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label
         }
-        return scored.sorted { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+        let best = scored.count > k ? Array(scored.sorted(by: order).prefix(k)) : scored.sorted(by: order)
+        return best.compactMap { h in documentOf[h.label].map { SearchHit(label: h.label, documentId: $0, score: h.score) } }
     }
 }

@@ -22,19 +22,46 @@ public struct SearchState: Sendable {
         dimensions = projection.full
     }
 
+    /// A state built in memory from chunk vectors, inserted in the order given: the rebuild
+    /// after a lost graph, and the search path measured without a store in `Benchmarks/`.
+    public init(spec: CollectionSpec, projection: CoarseProjection, chunks: [(node: UInt64, documentId: String, vector: [Float])]) {
+        self.init(graph: Self.graph(spec, projection, chunks.lazy.map { ($0.node, $0.vector) }), projection: projection)
+        for c in chunks { addChunk(c.node, document: c.documentId, vector: c.vector) }
+    }
+
+    /// A coarse graph over the projections of `vectors`, inserted in order.
+    static func graph(_ spec: CollectionSpec, _ projection: CoarseProjection, _ vectors: some Sequence<(UInt64, [Float])>) -> HNSWGraph {
+        var g = HNSWGraph(dimension: spec.coarseDimensions, metric: spec.metric, m: spec.m, efConstruction: spec.efConstruction, seed: spec.seed)
+        let visited = VisitedSet()
+        for (label, v) in vectors { g.insert(projection(v), label: label, visited: visited) }
+        return g
+    }
+
     public var documentCount: Int { chunksOf.count }
     public var chunkCount: Int { slotOf.count }
     public func contains(document id: String) -> Bool { chunksOf[id] != nil }
 
+    /// Room for a bulk load, so the arrays and tables grow once instead of by doubling.
+    mutating func reserve(chunks: Int, documents: Int) {
+        vectors.reserveCapacity(chunks * dimensions)
+        slotOf.reserveCapacity(chunks)
+        documentOf.reserveCapacity(chunks)
+        chunksOf.reserveCapacity(documents)
+        metadata.reserveCapacity(documents)
+    }
+
     mutating func addChunk(_ label: UInt64, document: String, vector: [Float]) {
-        let unit = VectorMath.normalized(vector)
-        if let slot = freeSlots.popLast() {
-            vectors.replaceSubrange(slot * dimensions..<(slot + 1) * dimensions, with: unit)
-            slotOf[label] = slot
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            vectors.replaceSubrange(slot * dimensions..<(slot + 1) * dimensions, with: vector)
         } else {
-            slotOf[label] = vectors.count / dimensions
-            vectors.append(contentsOf: unit)
+            slot = vectors.count / dimensions
+            vectors.append(contentsOf: vector)
         }
+        slotOf[label] = slot
+        let d = dimensions
+        vectors.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress! + slot * d, count: d) }  // safe: the slot was just filled
         documentOf[label] = document
         chunksOf[document, default: []].append(label)
     }
@@ -45,12 +72,6 @@ public struct SearchState: Sendable {
             documentOf[label] = nil
         }
         metadata[id] = nil
-    }
-
-    /// Exact cosine similarity of a unit query with a chunk's full vector.
-    func exactScore(_ q: UnsafePointer<Float>, _ label: UInt64) -> Float? {
-        guard let slot = slotOf[label] else { return nil }
-        return vectors.withUnsafeBufferPointer { VectorMath.dot(q, $0.baseAddress! + slot * dimensions, count: dimensions) }  // safe: slot exists, so vectors is non-empty
     }
 
     /// The full vector of a chunk (unit length).

@@ -109,8 +109,9 @@ public final class SQLiteStore: DocumentStore {
             var out = [(node: UInt64, documentId: String, vector: [Float])]()
             let cursor = try Row.fetchCursor(db, sql: "SELECT node, document_id, vector FROM chunks WHERE collection = ? ORDER BY node",
                                              arguments: [collection])
+            // Columns by position and blobs without a copy: a start-up reads every row.
             while let row = try cursor.next() {
-                out.append((UInt64(bitPattern: row["node"]), row["document_id"], Self.floats(row["vector"])))
+                out.append((UInt64(bitPattern: row[0]), row[1], Self.floats(row.dataNoCopy(atIndex: 2) ?? Data())))
             }
             return out
         }
@@ -119,7 +120,7 @@ public final class SQLiteStore: DocumentStore {
     public func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, metadata FROM documents WHERE collection = ? ORDER BY id", arguments: [collection])
-                .map { ($0["id"], $0["metadata"]) }
+                .map { ($0[0], $0[1]) }
         }
     }
 
@@ -189,13 +190,15 @@ public final class SQLiteStore: DocumentStore {
                 throw StoreError(.notFound, "collection \(collection) does not exist")
             }
             var rows = [GraphRow]()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM graph_nodes WHERE collection = ? ORDER BY node", arguments: [collection])
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT node, label, level, deleted, links, coarse FROM graph_nodes WHERE collection = ? ORDER BY node
+                """, arguments: [collection])
             while let row = try cursor.next() {
-                let level: Int = row["level"]
-                let links: Data = row["links"]
-                let record = NodeRecord(node: Int32(row["node"] as Int), label: UInt64(bitPattern: row["label"]), level: level,
-                                        deleted: row["deleted"], links: try NodeRecord.decodeLinks([UInt8](links), levels: level))
-                rows.append(GraphRow(record: record, coarse: Self.floats(row["coarse"])))
+                let level: Int = row[2]
+                let links = try NodeRecord.decodeLinks([UInt8](row.dataNoCopy(atIndex: 4) ?? Data()), levels: level)
+                let record = NodeRecord(node: Int32(row[0] as Int), label: UInt64(bitPattern: row[1]), level: level,
+                                        deleted: row[3], links: links)
+                rows.append(GraphRow(record: record, coarse: Self.floats(row.dataNoCopy(atIndex: 5) ?? Data())))
             }
             guard let m = try Row.fetchOne(db, sql: "SELECT * FROM graph_meta WHERE collection = ?", arguments: [collection]) else {
                 return StoredGraph(meta: nil, rows: rows)
@@ -214,7 +217,9 @@ public final class SQLiteStore: DocumentStore {
     static func blob(_ v: [Float]) -> Data { v.withUnsafeBufferPointer { Data(buffer: $0) } }
 
     static func floats(_ d: Data) -> [Float] {
-        d.withUnsafeBytes { raw in (0..<(d.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        [Float](unsafeUninitializedCapacity: d.count / 4) { buffer, count in
+            count = d.copyBytes(to: buffer) / 4
+        }
     }
 
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }

@@ -109,26 +109,6 @@ func recall(_ got: [(label: UInt64, distance: Float)], _ truth: [(label: UInt64,
         }
         #expect(build() == build())
     }
-
-    @Test func concurrentReadersWithAWriter() async {
-        let index = ConcurrentIndex(HNSWGraph(dimension: 16, seed: 5))
-        let vs = randomVectors(3000, dim: 16, seed: 6)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for (i, v) in vs.enumerated() { index.write { $0.insert(v, label: UInt64(i)) } }
-            }
-            for r in 0..<4 {
-                group.addTask {
-                    for q in vs.prefix(200) where r >= 0 {
-                        let got = index.search(q, k: 5, ef: 32)
-                        #expect(got.count <= 5)
-                    }
-                }
-            }
-        }
-        #expect(index.read { $0.count } == 3000)
-        #expect(index.read { $0.verify() } == nil)
-    }
 }
 
 @Suite struct NodeRecordTests {

@@ -43,6 +43,33 @@ import Testing
         #expect(live.count == expected)
     }
 
+    /// Searches run while batches are written: every search sees a whole batch or none of it
+    /// (a document's chunks appear together), and the graph verifies afterwards.
+    @Test func concurrentSearchesWhileWriting() async throws {
+        let (store, _) = try await freshStore()
+        let index = try await CollectionIndex(spec: Self.spec, store: store)
+        let q = Self.inputs(3..<4)[0].chunks[0].vector
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for start in stride(from: 0, to: 300, by: 10) { try await index.apply(upserts: Self.inputs(start..<start + 10)) }
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<300 {
+                        let state = index.state.read { $0 }
+                        #expect(state.chunkCount == 2 * state.documentCount)
+                        #expect(state.chunkCount % 20 == 0)  // whole batches of 10 two-chunk documents
+                        let hits = index.search(q, SearchOptions(topK: 5, rerankDepth: 0, ef: 32)).hits
+                        #expect(hits.count <= 5)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(index.state.read(\.chunkCount) == 600)
+        #expect(index.graph.verify() == nil)
+    }
+
     @Test func aDamagedGraphIsRebuiltFromTheVectors() async throws {
         let (store, path) = try await freshStore()
         let index = try await CollectionIndex(spec: Self.spec, store: store)
