@@ -39,14 +39,12 @@ enum Backend: String, CaseIterable, Sendable {
         let base = try #require(postgresURL)
         let name = "nestor_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
         var u = try #require(URLComponents(string: base))
-        let config = PostgresClient.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
-                                                  password: u.password, database: "postgres", tls: .disable)
-        let admin = PostgresClient(configuration: config)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
+        let config = PostgresConnection.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
+                                                      password: u.password, database: "postgres", tls: .disable)
+        let logger = Logger(label: "test")
+        let admin = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        try await admin.close()
         u.path = "/" + name
         return try #require(u.string)
     }
@@ -89,7 +87,9 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
     return try HNSWGraph(header: meta.header, records: g.rows.map(\.record), vectors: vectors)
 }
 
-@Suite struct StoreConformanceTests {
+// The suites that talk to a server carry a generous time limit: a hang there is then reported
+// against the test that hung rather than stalling the whole run silently.
+@Suite(.timeLimit(.minutes(5))) struct StoreConformanceTests {
     let spec = CollectionSpec(name: "docs", model: "tiny", dimensions: Scenario.dim, coarseDimensions: Scenario.coarse, m: 8,
                               efConstruction: 50, seed: 5)
 
@@ -172,7 +172,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
     }
 }
 
-@Suite struct PostgresMigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct PostgresMigrationTests {
     /// Two instances starting together: the advisory lock serialises them, nothing races.
     @Test func concurrentMigrationsDoNotRace() async throws {
         guard Backend.postgresURL != nil else { return }
@@ -188,7 +188,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
     }
 }
 
-@Suite struct PostgresTimeoutTests {
+@Suite(.timeLimit(.minutes(5))) struct PostgresTimeoutTests {
     /// A table locked by another client makes a request fail after the statement timeout
     /// instead of hanging; migrations are exempt from it.
     @Test func lockedTableFailsAfterTheStatementTimeout() async throws {
@@ -197,28 +197,20 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         let store = try PostgresStore(url: url + "?statement_timeout=300ms")
         try await store.migrate()
         try await store.createCollection(CollectionSpec(name: "x", model: "m", dimensions: 4, coarseDimensions: 4))
+        // The lock holder is one plain connection driven step by step: no pool, no tasks to
+        // cancel, so the test cannot hang on its own machinery whatever the timing.
         let u = try #require(URLComponents(string: url))
-        let config = PostgresClient.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
-                                                  password: u.password, database: String(u.path.dropFirst()), tls: .disable)
-        let other = PostgresClient(configuration: config)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await other.run() }
-            let locked = AsyncStream<Void>.makeStream()
-            let release = AsyncStream<Void>.makeStream()
-            group.addTask {
-                try await other.withTransaction(logger: Logger(label: "test")) { conn in
-                    try await conn.query("LOCK TABLE collections IN ACCESS EXCLUSIVE MODE", logger: Logger(label: "test"))
-                    locked.continuation.yield()
-                    for await _ in release.stream { break }
-                }
-            }
-            for await _ in locked.stream { break }
-            let start = ContinuousClock.now
-            await #expect(throws: (any Error).self) { _ = try await store.collections() }
-            #expect(ContinuousClock.now - start < .seconds(10))
-            release.continuation.yield()
-            group.cancelAll()
-        }
+        let config = PostgresConnection.Configuration(host: u.host ?? "127.0.0.1", port: u.port ?? 5432, username: u.user ?? "postgres",
+                                                      password: u.password, database: String(u.path.dropFirst()), tls: .disable)
+        let logger = Logger(label: "test")
+        let locker = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        try await locker.query("BEGIN", logger: logger)
+        try await locker.query("LOCK TABLE collections IN ACCESS EXCLUSIVE MODE", logger: logger)
+        let start = ContinuousClock.now
+        await #expect(throws: (any Error).self) { _ = try await store.collections() }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        try await locker.query("ROLLBACK", logger: logger)
+        try await locker.close()
         #expect(try await store.collections().map(\.name) == ["x"])
         #expect(throws: StoreError.self) { _ = try PostgresStore(url: url + "?statement_timeout=1;drop") }
     }
