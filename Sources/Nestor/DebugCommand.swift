@@ -58,7 +58,7 @@ struct DebugCommand: AsyncParsableCommand {
             guard let spec = try await store.collection(named: collection) else { throw ValidationError("no collection \(collection)") }
             let index = try await CollectionIndex(spec: spec, store: store)
             let chunks = try await store.chunkVectors(in: collection)
-            let live = { let g = index.graph; return chunks.filter { g.contains($0.node) }.count }()
+            let live = { let g = index.graph; return chunks.nodes.filter { g.contains($0) }.count }()
             let obj: [String: Any] = [
                 "intact": index.loadedIntact, "verified": index.graph.verify() == nil,
                 "graph_live": index.graph.count, "chunks": chunks.count, "chunks_in_graph": live,

@@ -124,8 +124,8 @@ public actor CollectionIndex {
         let chunks = try await store.chunkVectors(in: spec.name)
         var s = SearchState(graph: HNSWGraph(dimension: spec.coarseDimensions), projection: projection)
         let documents = try await metadata
-        s.reserve(chunks: chunks.count, documents: documents.count)
-        for c in chunks { s.addChunk(c.node, document: c.documentId, vector: c.vector) }
+        s.reserve(documents: documents.count)
+        s.addChunks(chunks)
         for d in documents { s.metadata[d.id] = MetadataValue.fields(ofJSON: d.metadata) }
         return s
     }

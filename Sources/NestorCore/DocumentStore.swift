@@ -108,6 +108,50 @@ public struct BatchWrite: Sendable {
     }
 }
 
+/// Every chunk's label, document and full vector, column by column: one flat vector array
+/// instead of a million small ones, so a start-up copies each vector once (into this array,
+/// which the search state then adopts).
+public struct ChunkVectors: Sendable {
+    /// Floats per vector (0 until the first row).
+    public private(set) var dimensions = 0
+    public private(set) var nodes: [UInt64] = []
+    public private(set) var documentIds: [String] = []
+    /// Row i's vector at `i * dimensions`.
+    public private(set) var vectors: [Float] = []
+
+    private let expectedRows: Int
+
+    public init(reservingCapacity rows: Int = 0) {
+        expectedRows = rows
+        nodes.reserveCapacity(rows)
+        documentIds.reserveCapacity(rows)
+    }
+
+    public var count: Int { nodes.count }
+
+    /// Appends a row whose vector is little-endian float32 bytes.
+    public mutating func append(node: UInt64, documentId: String, vectorBytes bytes: UnsafeRawBufferPointer) throws {
+        if dimensions == 0 {
+            dimensions = bytes.count / 4
+            vectors.reserveCapacity(max(expectedRows, 1) * dimensions)
+        }
+        guard bytes.count == dimensions * 4, dimensions > 0 else {
+            throw StoreError(.corrupt, "chunk \(node) has a vector of \(bytes.count) bytes; others have \(dimensions * 4)")
+        }
+        nodes.append(node)
+        documentIds.append(documentId)
+        if Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+            bytes.withMemoryRebound(to: Float.self) { vectors.append(contentsOf: $0) }
+        } else {  // a blob inside a database page may sit at any address
+            let start = vectors.count
+            vectors.append(contentsOf: repeatElement(0, count: dimensions))
+            vectors.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[(start * 4)...]).copyMemory(from: bytes) }
+        }
+    }
+
+    public func vector(at i: Int) -> [Float] { Array(vectors[(i * dimensions)..<((i + 1) * dimensions)]) }
+}
+
 public struct StoredGraph: Sendable {
     public var meta: GraphMeta?
     public var rows: [GraphRow]
@@ -133,7 +177,7 @@ public protocol DocumentStore: Sendable {
     func chunks(nodes: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: String)]
     /// Every chunk's label, document and full vector, in label order (the in-memory search
     /// state, and the truth a lost graph is rebuilt from).
-    func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])]
+    func chunkVectors(in collection: String) async throws -> ChunkVectors
     /// Every document's id and metadata JSON text (for filters).
     func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)]
     /// The collection's coarse rotation rows, or nil for the identity.

@@ -41,13 +41,31 @@ public struct SearchState: Sendable {
     public var chunkCount: Int { slotOf.count }
     public func contains(document id: String) -> Bool { chunksOf[id] != nil }
 
-    /// Room for a bulk load, so the arrays and tables grow once instead of by doubling.
-    mutating func reserve(chunks: Int, documents: Int) {
-        vectors.reserveCapacity(chunks * dimensions)
-        slotOf.reserveCapacity(chunks)
-        documentOf.reserveCapacity(chunks)
+    /// Room for a bulk load, so the tables grow once instead of by doubling.
+    mutating func reserve(documents: Int) {
         chunksOf.reserveCapacity(documents)
         metadata.reserveCapacity(documents)
+    }
+
+    /// Adds a bulk read of chunks. Into an empty state the flat vector array is adopted as it
+    /// is (normalised in place) rather than copied row by row.
+    mutating func addChunks(_ c: ChunkVectors) {
+        guard vectors.isEmpty, freeSlots.isEmpty, c.dimensions == dimensions else {
+            for i in 0..<c.count { addChunk(c.nodes[i], document: c.documentIds[i], vector: c.vector(at: i)) }
+            return
+        }
+        vectors = c.vectors
+        let d = dimensions
+        vectors.withUnsafeMutableBufferPointer { v in
+            for i in 0..<c.count { VectorMath.normalize(v.baseAddress! + i * d, count: d) }  // safe: c.count rows of d floats
+        }
+        slotOf.reserveCapacity(c.count)
+        documentOf.reserveCapacity(c.count)
+        for (i, (node, document)) in zip(c.nodes, c.documentIds).enumerated() {
+            slotOf[node] = i
+            documentOf[node] = document
+            chunksOf[document, default: []].append(node)
+        }
     }
 
     mutating func addChunk(_ label: UInt64, document: String, vector: [Float]) {

@@ -185,11 +185,13 @@ public final class PostgresStore: DocumentStore {
         return nodes.compactMap { found[$0] }
     }
 
-    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])] {
-        var out = [(node: UInt64, documentId: String, vector: [Float])]()
+    public func chunkVectors(in collection: String) async throws -> ChunkVectors {
+        var out = ChunkVectors()
         for try await (node, doc, vector) in try await client.query(
             "SELECT node, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY node", logger: logger
-        ).decode((Int64, String, Data).self) { out.append((UInt64(bitPattern: node), doc, Self.floats(vector))) }
+        ).decode((Int64, String, Data).self) {
+            try vector.withUnsafeBytes { try out.append(node: UInt64(bitPattern: node), documentId: doc, vectorBytes: $0) }
+        }
         return out
     }
 

@@ -104,14 +104,16 @@ public final class SQLiteStore: DocumentStore {
         }
     }
 
-    public func chunkVectors(in collection: String) async throws -> [(node: UInt64, documentId: String, vector: [Float])] {
+    public func chunkVectors(in collection: String) async throws -> ChunkVectors {
         try await pool.read { db in
-            var out = [(node: UInt64, documentId: String, vector: [Float])]()
+            let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM chunks WHERE collection = ?", arguments: [collection]) ?? 0
+            var out = ChunkVectors(reservingCapacity: rows)
             let cursor = try Row.fetchCursor(db, sql: "SELECT node, document_id, vector FROM chunks WHERE collection = ? ORDER BY node",
                                              arguments: [collection])
             // Columns by position and blobs without a copy: a start-up reads every row.
             while let row = try cursor.next() {
-                out.append((UInt64(bitPattern: row[0]), row[1], Self.floats(row.dataNoCopy(atIndex: 2) ?? Data())))
+                let bytes = row.dataNoCopy(atIndex: 2) ?? Data()
+                try bytes.withUnsafeBytes { try out.append(node: UInt64(bitPattern: row[0]), documentId: row[1], vectorBytes: $0) }
             }
             return out
         }
