@@ -3,20 +3,31 @@ import Foundation
 
 /// `nestor ingest --collection C FILES_OR_DIRS…`: plain text and Markdown files become one
 /// document each (id = path), JSONL lines are `{id?, text, metadata?}`. Sends batches to a
-/// running server; shows documents/s and an ETA on a terminal.
+/// running server, or with `--direct` writes them to the store itself; shows documents/s and
+/// an ETA on a terminal.
 struct IngestCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Ingest files into a collection of a running server.")
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Ingest files into a collection (of a running server, or --direct).")
 
     @Option(help: "Collection to ingest into (created when missing).") var collection: String
-    @OptionGroup var server: ServerOptions
+    @OptionGroup var target: TargetOptions
     @Option(help: "Documents per request.") var batchSize = 64
     @Argument(help: "Files or folders (.txt, .md, .markdown, .jsonl).") var paths: [String]
 
     func run() async throws {
-        let client = try server.client()
         let documents = try paths.flatMap(Self.documents(at:))
         guard !documents.isEmpty else { throw CommandFailure("no .txt, .md or .jsonl documents under \(paths.joined(separator: " "))") }
-        if (try? await client.post("/collections", ["name": collection])) != nil {
+        let client = try await target.open()
+        do {
+            try await ingest(documents, through: client)
+            await client.close()
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    private func ingest(_ documents: [[String: Any]], through client: RetrievalTarget) async throws {
+        if try await client.createCollectionIfMissing(collection) {
             FileHandle.standardError.write(Data("created collection \(collection)\n".utf8))
         }
         let terminal = isatty(STDERR_FILENO) == 1
@@ -24,9 +35,8 @@ struct IngestCommand: AsyncParsableCommand {
         var done = 0, chunks = 0
         for i in stride(from: 0, to: documents.count, by: max(1, batchSize)) {
             let batch = Array(documents[i..<min(documents.count, i + max(1, batchSize))])
-            let r = try await client.post("/ingest", ["collection": collection, "documents": batch])
+            chunks += try await client.ingest(batch, into: collection)
             done += batch.count
-            chunks += (r["chunks"] as? Int) ?? 0
             if terminal {
                 let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
                 let eta = Double(documents.count - done) / max(rate, 0.001)
@@ -59,25 +69,33 @@ struct IngestCommand: AsyncParsableCommand {
     }
 }
 
-/// `nestor search --collection C "query"`: top hits from a running server, one per line.
+/// `nestor search --collection C "query"`: top hits (from a running server, or `--direct`
+/// from the store), one per line.
 struct SearchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a collection of a running server.")
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a collection (of a running server, or --direct).")
 
     @Option(help: "Collection to search.") var collection: String
-    @OptionGroup var server: ServerOptions
+    @OptionGroup var target: TargetOptions
     @Option(help: "Number of hits.") var topK = 5
     @Option(help: "Metadata filter as JSON, e.g. '{\"lang\": \"de\"}'.") var filter: String?
     @Flag(help: "Print the raw JSON response.") var json = false
     @Argument(help: "The query text.") var query: String
 
     func run() async throws {
-        let client = try server.client()
-        var body: [String: Any] = ["collection": collection, "query": query, "top_k": topK]
+        var parsedFilter: Any?
         if let filter {
             guard let f = try? JSONSerialization.jsonObject(with: Data(filter.utf8)) else { throw ValidationError("--filter is not JSON") }
-            body["filter"] = f
+            parsedFilter = f
         }
-        let r = try await client.post("/search", body)
+        let client = try await target.open()
+        let r: [String: Any]
+        do {
+            r = try await client.search(query, in: collection, topK: topK, filter: parsedFilter)
+            await client.close()
+        } catch {
+            await client.close()
+            throw error
+        }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             return

@@ -57,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         log.info("opening \(where_)")
         do {
             try await store.migrate()
+            try await store.claimExclusiveUse()
         } catch {
             throw CommandFailure("cannot prepare \(where_): \(error)")
         }

@@ -184,11 +184,17 @@ public protocol DocumentStore: Sendable {
     func rotation(of collection: String) async throws -> [Float]?
     func write(_ batch: BatchWrite, to collection: String) async throws
     func graph(of collection: String) async throws -> StoredGraph
+    /// Claims the store for this process until `releaseExclusiveUse` or the process ends. Each
+    /// process keeps the graphs in memory and writes its changes back, so a second writer
+    /// (another `serve`, or the CLI on the store directly) would make them diverge; the second
+    /// one is refused with `.busy` instead. Readers of the rows alone need no claim.
+    func claimExclusiveUse() async throws
+    func releaseExclusiveUse() async
 }
 
 /// Store failures the service maps to HTTP errors.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notFound, alreadyExists, corrupt, backend }
+    public enum Code: String, Sendable { case notFound, alreadyExists, corrupt, backend, busy }
     public var code: Code
     public var message: String
     public init(_ code: Code, _ message: String) {

@@ -4,6 +4,7 @@ import Logging
 import NestorCore
 import NestorMigrations
 import PostgresNIO
+import Synchronization
 
 /// The server-backed store: PostgreSQL through postgres-nio's pooled `PostgresClient`. Every
 /// `write` is one transaction; migrations run under a transaction-scoped advisory lock, so two
@@ -11,7 +12,11 @@ import PostgresNIO
 public final class PostgresStore: DocumentStore {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
+    /// Where `claimExclusiveUse` opens its own session (a pooled one could be recycled).
+    let sessionConfiguration: PostgresConnection.Configuration
+    /// The session holding the exclusive-use advisory lock while claimed.
+    let exclusiveSession = Mutex<PostgresConnection?>(nil)
 
     /// A statement running longer than this is cancelled by the server, so a stuck query (a
     /// lock held by another client, a runaway scan) fails a request instead of hanging it.
@@ -33,13 +38,19 @@ public final class PostgresStore: DocumentStore {
             host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
             database: database.isEmpty ? nil : database, tls: .disable)
         config.options.additionalStartupParameters = [("statement_timeout", timeout)]
+        sessionConfiguration = PostgresConnection.Configuration(
+            host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
+            database: database.isEmpty ? nil : database, tls: .disable)
         let client = PostgresClient(configuration: config)
         self.client = client
         self.logger = logger
         runner = Task { await client.run() }
     }
 
-    deinit { runner.cancel() }
+    deinit {
+        runner.cancel()
+        if let session = exclusiveSession.withLock({ $0 }) { Task { try? await session.close() } }
+    }
 
     /// A transaction whose own errors (a `StoreError` thrown inside) reach the caller unwrapped.
     private func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {

@@ -3,12 +3,15 @@ import GRDB
 import HNSW
 import NestorCore
 import NestorMigrations
+import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode through GRDB's `DatabasePool`
 /// (concurrent readers, one writer). Every `write` is a single transaction.
 public final class SQLiteStore: DocumentStore {
     private let pool: DatabasePool
     public let path: String
+    /// The open lock file while this store is claimed (see `claimExclusiveUse`), else -1.
+    let exclusiveLock = Mutex<Int32>(-1)
 
     public init(path: String) throws {
         self.path = path
@@ -23,6 +26,8 @@ public final class SQLiteStore: DocumentStore {
             throw StoreError(.backend, "cannot open SQLite database \(path): \(error)")
         }
     }
+
+    deinit { exclusiveLock.withLock { if $0 >= 0 { close($0) } } }
 
     public func migrate() async throws {
         var migrator = DatabaseMigrator()

@@ -170,6 +170,22 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         #expect(try await store.document("a", in: "docs") == nil)
         #expect(try await store.graph(of: "docs").rows.isEmpty)
     }
+
+    /// A second process on the same store (modelled by a second store object, which holds its
+    /// own file descriptor or session) is refused while the first holds its claim.
+    @Test(arguments: Backend.available)
+    func exclusiveUseRefusesASecondClaimant(backend: Backend) async throws {
+        let (store, reopen) = try await backend.make()
+        try await store.claimExclusiveUse()
+        try await store.claimExclusiveUse()  // idempotent for its holder
+        let other = try reopen()
+        await #expect { try await other.claimExclusiveUse() } throws: { ($0 as? StoreError)?.code == .busy }
+        #expect(try await other.collections().isEmpty)  // reading needs no claim
+        await store.releaseExclusiveUse()
+        try await other.claimExclusiveUse()
+        await #expect { try await store.claimExclusiveUse() } throws: { ($0 as? StoreError)?.code == .busy }
+        await other.releaseExclusiveUse()
+    }
 }
 
 @Suite(.timeLimit(.minutes(5))) struct PostgresMigrationTests {

@@ -1,8 +1,10 @@
 """Shared fixtures: a real `nestor serve` on 127.0.0.1 with a real model."""
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -28,17 +30,25 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args):
+    """`nestor serve` on a free port. Each server gets a SQLite file of its own unless one is
+    given (a store is claimed by one process at a time)."""
+
+    def __init__(self, *args, sqlite=None):
         if not os.path.exists(os.path.join(E5, "model.safetensors")):
             pytest.skip("models/multilingual-e5-small is absent (scripts/fetch_models.py)")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([nestor_binary(), "serve", "--model", E5, "--port", str(self.port), *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A file, not a pipe: nobody reads the log while tests run, and a full pipe would block the server.
+        self.log = tempfile.TemporaryFile()
+        self.own_dir = None if sqlite else tempfile.mkdtemp(prefix="nestor-test-")
+        self.sqlite = sqlite or os.path.join(self.own_dir, "nestor.sqlite")
+        self.proc = subprocess.Popen([nestor_binary(), "serve", "--model", E5, "--port", str(self.port),
+                                      "--sqlite-path", self.sqlite, *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("nestor serve exited: " + self.proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError("nestor serve exited: " + self.output())
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
                     if r.status == 200:
@@ -57,12 +67,19 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
     def stop(self):
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        if self.own_dir:
+            shutil.rmtree(self.own_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
