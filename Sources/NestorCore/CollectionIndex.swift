@@ -1,6 +1,7 @@
 import Foundation
 import HNSW
 import Logging
+import VectorMath
 
 /// One collection's live search state and its durable twin. Every change is applied to memory
 /// and written to the store in one transaction; if the write fails, the state is reloaded from
@@ -108,7 +109,7 @@ public actor CollectionIndex {
         let hashes = rows.map { GraphChecksum.hash($0.record) }
         guard meta.checksum == hashes.reduce(0, &+) else { return .damaged("checksum mismatch", nextLabel: meta.nextLabel) }
         var coarse = [Float]()
-        coarse.reserveCapacity(rows.count * spec.coarseDimensions)
+        coarse.reserveCapacityInHugePages(rows.count * spec.coarseDimensions)
         for r in rows { coarse.append(contentsOf: r.coarse) }
         do {
             let graph = try HNSWGraph(header: meta.header, records: rows.map(\.record), vectors: coarse)

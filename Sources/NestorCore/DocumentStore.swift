@@ -1,4 +1,5 @@
 import HNSW
+import VectorMath
 
 /// A collection: its model and the parameters of its index.
 public struct CollectionSpec: Sendable, Equatable {
@@ -133,7 +134,7 @@ public struct ChunkVectors: Sendable {
     public mutating func append(node: UInt64, documentId: String, vectorBytes bytes: UnsafeRawBufferPointer) throws {
         if dimensions == 0 {
             dimensions = bytes.count / 4
-            vectors.reserveCapacity(max(expectedRows, 1) * dimensions)
+            vectors.reserveCapacityInHugePages(max(expectedRows, 1) * dimensions)
         }
         guard bytes.count == dimensions * 4, dimensions > 0 else {
             throw StoreError(.corrupt, "chunk \(node) has a vector of \(bytes.count) bytes; others have \(dimensions * 4)")

@@ -20,6 +20,10 @@ public final class SQLiteStore: DocumentStore {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
+        // Reads map the file instead of copying it page by page through read(2): a start-up
+        // reads every vector, and on a virtual machine a syscall per 4 KB page dominated it.
+        // SQLite caps the map at its compile-time limit (2 GB) and reads the rest as before.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = 68719476736") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
