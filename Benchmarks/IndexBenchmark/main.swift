@@ -29,11 +29,13 @@ func fail(_ message: String) -> Never {
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func log(_ s: String) { FileHandle.standardError.write(Data("\(s)\n".utf8)) }
 
-/// Resident memory of this process in bytes.
+/// Memory this process owns, in bytes: resident pages less file-backed ones. SQLite maps
+/// the database file for reading, and those pages are the kernel's page cache (shared,
+/// droppable), which a `read(2)` would have filled just the same without showing in RSS.
 func residentBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = s.split(separator: " ")
-    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    let fields = s.split(separator: " ").compactMap { Int($0) }
+    return fields.count > 2 ? (fields[1] - fields[2]) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
 func readFloats(_ path: String) -> [Float] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Nestor's index against hnswlib and faiss-cpu on the same real vectors, in the same run.
 
+    pip install hnswlib faiss-cpu matplotlib
     NESTOR_BENCHMARKS=1 swift build -c release --product IndexBenchmark --build-path .build-bench
     python3 Benchmarks/index/run.py [--n 100000] [--load 100000,1000000]
 

@@ -35,7 +35,7 @@ def post(conn, path, body):
     conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
     r = conn.getresponse()
     data = r.read()
-    if r.status != 200:
+    if not 200 <= r.status < 300:
         raise SystemExit(f"{path}: HTTP {r.status}: {data[:500]!r}")
     return json.loads(data)
 
