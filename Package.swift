@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.embedInCode("openapi.json")]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",
