@@ -16,14 +16,7 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let documents = try paths.flatMap(Self.documents(at:))
         guard !documents.isEmpty else { throw CommandFailure("no .txt, .md or .jsonl documents under \(paths.joined(separator: " "))") }
-        let client = try await target.open()
-        do {
-            try await ingest(documents, through: client)
-            await client.close()
-        } catch {
-            await client.close()
-            throw error
-        }
+        try await target.with { try await ingest(documents, through: $0) }
     }
 
     private func ingest(_ documents: [[String: Any]], through client: RetrievalTarget) async throws {
@@ -87,15 +80,7 @@ struct SearchCommand: AsyncParsableCommand {
             guard let f = try? JSONSerialization.jsonObject(with: Data(filter.utf8)) else { throw ValidationError("--filter is not JSON") }
             parsedFilter = f
         }
-        let client = try await target.open()
-        let r: [String: Any]
-        do {
-            r = try await client.search(query, in: collection, topK: topK, filter: parsedFilter)
-            await client.close()
-        } catch {
-            await client.close()
-            throw error
-        }
+        let r = try await target.with { try await $0.search(query, in: collection, topK: topK, filter: parsedFilter) }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             return

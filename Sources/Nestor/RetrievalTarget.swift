@@ -17,7 +17,21 @@ struct TargetOptions: ParsableArguments {
     var servedModelName: String?
     @OptionGroup var storage: StoreOptions
 
-    func open() async throws -> RetrievalTarget {
+    /// Runs `body` against the target and gives a claimed store back however `body` ends, so a
+    /// server can start on it right after.
+    func with<T>(_ body: (RetrievalTarget) async throws -> T) async throws -> T {
+        let target = try await open()
+        do {
+            let result = try await body(target)
+            await target.close()
+            return result
+        } catch {
+            await target.close()
+            throw error
+        }
+    }
+
+    private func open() async throws -> RetrievalTarget {
         guard direct else { return .server(try server.client()) }
         let env = ProcessInfo.processInfo.environment
         let folder = try ModelLocator.folderOption(model)
@@ -106,8 +120,7 @@ enum RetrievalTarget {
         }
     }
 
-    /// Gives the store back (direct mode) so a server can start on it right after.
-    func close() async {
+    fileprivate func close() async {
         if case .direct(_, let store) = self { await store.releaseExclusiveUse() }
     }
 }

@@ -34,13 +34,11 @@ public final class PostgresStore: DocumentStore {
         guard timeout.allSatisfy({ $0.isLetter || $0.isNumber }), !timeout.isEmpty else {
             throw StoreError(.backend, "statement_timeout must look like 30s, 5min or 0, not \(timeout)")
         }
-        var config = PostgresClient.Configuration(
-            host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
-            database: database.isEmpty ? nil : database, tls: .disable)
+        let (port, user, name) = (u.port ?? 5432, u.user ?? "postgres", database.isEmpty ? nil : database)
+        var config = PostgresClient.Configuration(host: host, port: port, username: user, password: u.password, database: name, tls: .disable)
         config.options.additionalStartupParameters = [("statement_timeout", timeout)]
-        sessionConfiguration = PostgresConnection.Configuration(
-            host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
-            database: database.isEmpty ? nil : database, tls: .disable)
+        sessionConfiguration = PostgresConnection.Configuration(host: host, port: port, username: user, password: u.password,
+                                                                database: name, tls: .disable)
         let client = PostgresClient(configuration: config)
         self.client = client
         self.logger = logger
@@ -197,7 +195,10 @@ public final class PostgresStore: DocumentStore {
     }
 
     public func chunkVectors(in collection: String) async throws -> ChunkVectors {
-        var out = ChunkVectors()
+        var rows = 0
+        for try await n in try await client.query("SELECT count(*) FROM chunks WHERE collection = \(collection)", logger: logger)
+            .decode(Int64.self) { rows = Int(n) }
+        var out = ChunkVectors(reservingCapacity: rows)  // one allocation for all vectors, as in SQLite
         for try await (node, doc, vector) in try await client.query(
             "SELECT node, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY node", logger: logger
         ).decode((Int64, String, Data).self) {

@@ -14,7 +14,7 @@ extension Array {
         guard bytes >= 4 << 20 else { return }
         withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let page = 4096
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
             let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
             let end = (Int(bitPattern: base) + bytes) & ~(page - 1)
             guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
