@@ -19,7 +19,7 @@ fi
 
 # Python is used only by the model fetcher (numpy) and the test harness (pytest, and the
 # official openai client that the end-to-end test drives the server with).
-py_modules=(numpy pytest openai)
+py_modules=(numpy pytest openai schemathesis openapi_spec_validator)  # import names; pip reads openapi_spec_validator as openapi-spec-validator
 py_missing=()
 for m in "${py_modules[@]}"; do
     python3 -c "import $m" 2>/dev/null || py_missing+=("$m")
