@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // L0 leaves
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "NestorMigrations", path: "Migrations", resources: [
             .embedInCode("sqlite/sqlite_0001_initial.sql"), .embedInCode("postgres/postgres_0001_initial.sql"),
             .embedInCode("sqlite/sqlite_0002_coarse_rotation.sql"), .embedInCode("postgres/postgres_0002_coarse_rotation.sql"),
+            .embedInCode("sqlite/sqlite_0003_graph_records.sql"), .embedInCode("postgres/postgres_0003_graph_records.sql"),
         ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
@@ -52,16 +54,17 @@ let package = Package(
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
         .target(name: "StoreSQLite", dependencies: [
-            "NestorCore", "NestorMigrations", "HNSW", .product(name: "GRDB", package: "GRDB.swift"),
+            "NestorCore", "NestorMigrations", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "StorePostgres", dependencies: [
-            "NestorCore", "NestorMigrations", "HNSW", .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Logging", package: "swift-log"),
+            "NestorCore", "NestorMigrations", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // L4 service
         .target(name: "Retrieval", dependencies: ["NestorCore", "TensorOps", .product(name: "Logging", package: "swift-log")]),
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.embedInCode("openapi.json")]),
         // L4 composition root
@@ -72,6 +75,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),

@@ -6,8 +6,14 @@ import VectorMath
 /// Pure and single-threaded: the same seed and the same inserts give the same graph, byte for
 /// byte. Level 0 lives in one flat array (`1 + 2M` slots per node: count, then neighbours);
 /// the few nodes above level 0 keep their upper lists in a per-node array. Deletion is soft:
-/// deleted nodes still route searches but never appear in results; `compacted()` rebuilds
-/// without them.
+/// deleted nodes still route searches but never appear in results, and a later insert takes
+/// a deleted node's slot over (hnswlib's `replaceDeleted`), so a collection whose documents
+/// are replaced again and again keeps a graph of bounded size.
+///
+/// Changes can be *staged*: a staged insert is linked into the graph but stays invisible, a
+/// staged removal stays visible, until `publish()`. The owner stores the staged records
+/// (`record(_:)` describes a node as it will be after publishing), and publishes only once they
+/// are durable, so a search never returns what a crash could take back.
 public struct HNSWGraph: Sendable {
     public let dimension: Int
     public let metric: Metric
@@ -24,7 +30,14 @@ public struct HNSWGraph: Sendable {
     var level0: [UInt32] = []
     /// Upper levels of node i: `levels[i]` lists of `1 + M` slots (count, neighbours).
     var upper: [[UInt32]] = []
+    /// Live (published) labels.
     var labelToNode: [UInt64: Int32] = [:]
+    /// Staged inserts: linked, routing searches, not yet returned.
+    var pending: [UInt64: Int32] = [:]
+    /// Staged removals: still returned until `publish()`.
+    var retiring: Set<UInt64> = []
+    /// Deleted nodes whose slots the next inserts take over, most recently freed last.
+    var free: [Int32] = []
     /// Nodes changed since `takeDirtyNodes()` was last called.
     var dirty: Set<Int32> = []
     var entryPoint: Int32 = -1
@@ -40,11 +53,15 @@ public struct HNSWGraph: Sendable {
         rng = SplitMix64(state: seed)
     }
 
-    /// Nodes ever inserted (deleted ones included until compaction).
+    /// Node slots, deleted ones included (a later insert reuses those).
     public var nodeCount: Int { labels.count }
-    /// Live items.
+    /// Live (published) items.
     public var count: Int { labelToNode.count }
+    /// Deleted slots waiting to be reused.
+    public var deletedCount: Int { free.count }
     public func contains(_ label: UInt64) -> Bool { labelToNode[label] != nil }
+    /// True while inserts or removals are staged and not yet published.
+    public var hasStagedChanges: Bool { !pending.isEmpty || !retiring.isEmpty }
 
     // MARK: distances
 
@@ -86,27 +103,82 @@ public struct HNSWGraph: Sendable {
 
     // MARK: insert / delete
 
-    /// Adds `vector` under `label`, replacing an existing item with that label. Pass one
-    /// `visited` set to a run of inserts: a fresh one costs a pass over every node.
+    /// Adds `vector` under `label` and publishes it at once, replacing an existing item with
+    /// that label. Pass one `visited` set to a run of inserts: a fresh one costs a pass over
+    /// every node. (Must not be mixed with staged changes.)
     public mutating func insert(_ vector: [Float], label: UInt64, visited: VisitedSet = VisitedSet()) {
-        precondition(vector.count == dimension, "vector has \(vector.count) values, index has \(dimension)")
+        precondition(!hasStagedChanges, "insert while changes are staged")
         if labelToNode[label] != nil { remove(label) }
+        stageInsert(vector, label: label, visited: visited)
+        publish()
+    }
+
+    /// Links `vector` into the graph under a new `label` without making it visible: searches
+    /// walk through it but do not return it until `publish()`. Takes over a deleted node's slot
+    /// when there is one.
+    public mutating func stageInsert(_ vector: [Float], label: UInt64, visited: VisitedSet = VisitedSet()) {
+        precondition(vector.count == dimension, "vector has \(vector.count) values, index has \(dimension)")
+        precondition(labelToNode[label] == nil && pending[label] == nil, "label \(label) is already in the graph")
         let v = prepared(vector)
+        if let slot = free.popLast() {
+            reuse(slot, v, label: label, visited: visited)
+            return
+        }
         let node = Int32(labels.count)
         let level = Int(min(30, -log(rng.unit()) / log(Double(m))))
         vectors.append(contentsOf: v)
         labels.append(label)
         levels.append(UInt8(level))
-        deleted.append(false)
+        deleted.append(true)  // hidden until published
         level0.append(contentsOf: repeatElement(0, count: 1 + maxM0))
         upper.append(level > 0 ? [UInt32](repeating: 0, count: level * (1 + m)) : [])
-        labelToNode[label] = node
+        pending[label] = node
         dirty.insert(node)
         guard entryPoint >= 0 else {
             entryPoint = node
             maxLevel = level
             return
         }
+        connect(node, v, level: level, visited: visited)
+        if level > maxLevel {
+            entryPoint = node
+            maxLevel = level
+        }
+    }
+
+    /// Marks `label` for removal at the next `publish()`; until then it is still returned.
+    /// Returns false if it is not live.
+    @discardableResult public mutating func stageRemoval(_ label: UInt64) -> Bool {
+        guard let node = labelToNode[label], !retiring.contains(label) else { return false }
+        retiring.insert(label)
+        dirty.insert(node)
+        return true
+    }
+
+    /// Makes staged inserts visible and staged removals take effect.
+    public mutating func publish() {
+        for (label, node) in pending {
+            deleted[Int(node)] = false
+            labelToNode[label] = node
+        }
+        pending.removeAll(keepingCapacity: true)
+        for label in retiring.sorted() { remove(label) }  // sorted: the free list's order is part of the graph
+        retiring.removeAll(keepingCapacity: true)
+    }
+
+    /// Soft delete, at once: the item stops appearing in results and its slot is reused by a
+    /// later insert. Returns false if it was absent.
+    @discardableResult public mutating func remove(_ label: UInt64) -> Bool {
+        guard let node = labelToNode.removeValue(forKey: label) else { return false }
+        deleted[Int(node)] = true
+        free.append(node)
+        dirty.insert(node)
+        return true
+    }
+
+    /// Gives a new node its neighbours on every level up to `level`, from the entry point down
+    /// (the insert procedure of the paper, with hnswlib's neighbour heuristic).
+    private mutating func connect(_ node: Int32, _ v: [Float], level: Int, visited: VisitedSet) {
         v.withUnsafeBufferPointer { q in
             let qp = q.baseAddress!  // safe: dimension > 0
             var current = entryPoint
@@ -117,26 +189,44 @@ public struct HNSWGraph: Sendable {
                 }
             }
             for l in stride(from: min(level, maxLevel), through: 0, by: -1) {
-                let found = searchLayer(qp, entry: current, entryDistance: currentDistance, ef: efConstruction,
+                var found = searchLayer(qp, entry: current, entryDistance: currentDistance, ef: efConstruction,
                                         level: l, visited: visited, accept: nil)
+                found.removeAll { $0.1 == node }  // a reused slot can meet itself
                 let chosen = selectNeighbours(found, limit: m)
                 setNeighbours(node, level: l, chosen.map(\.1))
                 for (_, n) in chosen { link(n, to: node, level: l) }
                 if let best = found.first { (currentDistance, current) = best }
             }
         }
-        if level > maxLevel {
-            entryPoint = node
-            maxLevel = level
-        }
     }
 
-    /// Soft delete: the item stops appearing in results. Returns false if it was absent.
-    @discardableResult public mutating func remove(_ label: UInt64) -> Bool {
-        guard let node = labelToNode.removeValue(forKey: label) else { return false }
-        deleted[Int(node)] = true
+    /// hnswlib's `updatePoint` for a deleted slot taking a new vector: the slot's neighbours
+    /// first choose their lists again among the slot's two-hop neighbourhood (their link to
+    /// the old vector is no longer a good one), then the slot is connected as a new node would
+    /// be. The slot keeps its level, so the layer structure stays as it was drawn.
+    private mutating func reuse(_ node: Int32, _ v: [Float], label: UInt64, visited: VisitedSet) {
+        let d = dimension
+        vectors.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: Int(node) * d).update(from: v, count: d) }  // safe: node < nodeCount
+        labels[Int(node)] = label
+        pending[label] = node
         dirty.insert(node)
-        return true
+        let level = Int(levels[Int(node)])
+        for l in 0...level {
+            let oneHop = neighbours(node, level: l).map { Int32($0) }
+            var around = Set(oneHop)
+            around.insert(node)
+            for n in oneHop { for x in neighbours(n, level: l) { around.insert(Int32(x)) } }
+            for n in oneHop {
+                let scored: [(Float, Int32)] = vectors.withUnsafeBufferPointer { vb in
+                    let np = vb.baseAddress! + Int(n) * d  // safe: n < nodeCount
+                    return around.filter { $0 != n }.map { (distance(np, $0), $0) }
+                        .sorted { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                }
+                let limit = l == 0 ? maxM0 : m
+                setNeighbours(n, level: l, selectNeighbours(Array(scored.prefix(efConstruction)), limit: limit).map(\.1))
+            }
+        }
+        connect(node, v, level: level, visited: visited)
     }
 
     /// Adds `node` to `target`'s list at `level`, pruning with the heuristic when full.
@@ -297,23 +387,6 @@ public struct HNSWGraph: Sendable {
     /// The vector stored for a node (deleted nodes included: they still route searches).
     public func storedVector(_ node: Int32) -> [Float] {
         Array(vectors[(Int(node) * dimension)..<((Int(node) + 1) * dimension)])
-    }
-
-    /// The stored vector of a live item.
-    public func vector(of label: UInt64) -> [Float]? {
-        guard let n = labelToNode[label] else { return nil }
-        return Array(vectors[(Int(n) * dimension)..<((Int(n) + 1) * dimension)])
-    }
-
-    /// A new graph of the live items only, inserted in their original order with the same
-    /// seed (so the rebuild is deterministic too).
-    public func compacted() -> HNSWGraph {
-        var g = HNSWGraph(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction, seed: seed)
-        let visited = VisitedSet()
-        for node in 0..<labels.count where !deleted[node] {
-            g.insert(Array(vectors[(node * dimension)..<((node + 1) * dimension)]), label: labels[node], visited: visited)
-        }
-        return g
     }
 }
 

@@ -30,8 +30,8 @@ struct DebugCommand: AsyncParsableCommand {
                     n += 1
                     let id = "s\(seed)-\(n)"
                     let chunks = (0..<Int.random(in: 1...4, using: &rng)).map { k in
-                        (text: "\(id) part \(k)", tokenStart: k * 8, tokenEnd: k * 8 + 8,
-                         vector: (0..<32).map { _ in Float.random(in: -1...1, using: &rng) })
+                        CollectionIndex.Chunk(text: "\(id) part \(k)", tokenStart: k * 8, tokenEnd: k * 8 + 8,
+                                              vector: (0..<32).map { _ in Float.random(in: -1...1, using: &rng) })
                     }
                     return CollectionIndex.Input(id: id, text: "document \(id)", chunks: chunks)
                 }
@@ -58,10 +58,12 @@ struct DebugCommand: AsyncParsableCommand {
             guard let spec = try await store.collection(named: collection) else { throw ValidationError("no collection \(collection)") }
             let index = try await CollectionIndex(spec: spec, store: store)
             let chunks = try await store.chunkVectors(in: collection)
-            let live = { let g = index.graph; return chunks.nodes.filter { g.contains($0) }.count }()
+            let g = index.graph
+            let live = chunks.labels.filter { g.contains($0) }.count
             let obj: [String: Any] = [
-                "intact": index.loadedIntact, "verified": index.graph.verify() == nil,
-                "graph_live": index.graph.count, "chunks": chunks.count, "chunks_in_graph": live,
+                "intact": index.loadedIntact, "verified": g.verify() == nil,
+                "graph_live": g.count, "graph_nodes": g.nodeCount, "graph_deleted": g.deletedCount,
+                "chunks": chunks.count, "chunks_in_graph": live,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
         }

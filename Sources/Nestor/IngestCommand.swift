@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NestorCore
+import Retrieval
 
 /// `nestor ingest --collection C FILES_OR_DIRS…`: plain text and Markdown files become one
 /// document each (id = path), JSONL lines are `{id?, text, metadata?}`. Sends batches to a
@@ -16,10 +18,12 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let documents = try paths.flatMap(Self.documents(at:))
         guard !documents.isEmpty else { throw CommandFailure("no .txt, .md or .jsonl documents under \(paths.joined(separator: " "))") }
-        try await target.with { try await ingest(documents, through: $0) }
+        let (collection, batchSize) = (collection, batchSize)
+        try await target.with { try await Self.ingest(documents, into: collection, batchSize: batchSize, through: $0) }
     }
 
-    private func ingest(_ documents: [[String: Any]], through client: RetrievalTarget) async throws {
+    private static func ingest(_ documents: [IngestDocument], into collection: String, batchSize: Int,
+                               through client: RetrievalTarget) async throws {
         if try await client.createCollectionIfMissing(collection) {
             FileHandle.standardError.write(Data("created collection \(collection)\n".utf8))
         }
@@ -28,7 +32,7 @@ struct IngestCommand: AsyncParsableCommand {
         var done = 0, chunks = 0
         for i in stride(from: 0, to: documents.count, by: max(1, batchSize)) {
             let batch = Array(documents[i..<min(documents.count, i + max(1, batchSize))])
-            chunks += try await client.ingest(batch, into: collection)
+            chunks += try await client.ingest(IngestRequest(collection: collection, documents: batch))
             done += batch.count
             if terminal {
                 let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
@@ -41,7 +45,7 @@ struct IngestCommand: AsyncParsableCommand {
         print("ingested \(done) documents (\(chunks) chunks) into \(collection) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
     }
 
-    static func documents(at path: String) throws -> [[String: Any]] {
+    static func documents(at path: String) throws -> [IngestDocument] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CommandFailure("no such file or folder: \(path)") }
         if isDir.boolValue {
@@ -51,44 +55,32 @@ struct IngestCommand: AsyncParsableCommand {
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         guard (path as NSString).pathExtension.lowercased() == "jsonl" else {
-            return text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? [] : [["id": path, "text": text]]
+            return text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? [] : [IngestDocument(id: path, text: text)]
         }
         return try text.split(separator: "\n", omittingEmptySubsequences: true).enumerated().map { n, line in
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], obj["text"] is String else {
-                throw CommandFailure("\(path):\(n + 1): expected a JSON object with a \"text\" string")
+            let at = "\(path):\(n + 1)"
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], let body = obj["text"] as? String else {
+                throw CommandFailure("\(at): expected a JSON object with a \"text\" string")
             }
-            return obj
+            if let extra = obj.keys.first(where: { !["id", "text", "metadata"].contains($0) }) {
+                throw CommandFailure("\(at): unknown field \"\(extra)\"; a line holds id, text and metadata")
+            }
+            var id: String?
+            switch obj["id"] {
+            case nil, is NSNull: id = nil
+            case let s as String: id = s
+            case let n as NSNumber where String(cString: n.objCType) != "c" && n.doubleValue == n.doubleValue.rounded(): id = String(n.int64Value)
+            default: throw CommandFailure("\(at): \"id\" must be a string or an integer")
+            }
+            var metadata: Metadata = [:]
+            if let m = obj["metadata"], !(m is NSNull) {
+                guard let dict = m as? [String: Any], case .object(let fields)? = MetadataValue(json: dict) else {
+                    throw CommandFailure("\(at): \"metadata\" must be a JSON object")
+                }
+                metadata = fields
+            }
+            return IngestDocument(id: id, text: body, metadata: metadata)
         }
     }
 }
 
-/// `nestor search --collection C "query"`: top hits (from a running server, or `--direct`
-/// from the store), one per line.
-struct SearchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a collection (of a running server, or --direct).")
-
-    @Option(help: "Collection to search.") var collection: String
-    @OptionGroup var target: TargetOptions
-    @Option(help: "Number of hits.") var topK = 5
-    @Option(help: "Metadata filter as JSON, e.g. '{\"lang\": \"de\"}'.") var filter: String?
-    @Flag(help: "Print the raw JSON response.") var json = false
-    @Argument(help: "The query text.") var query: String
-
-    func run() async throws {
-        var parsedFilter: Any?
-        if let filter {
-            guard let f = try? JSONSerialization.jsonObject(with: Data(filter.utf8)) else { throw ValidationError("--filter is not JSON") }
-            parsedFilter = f
-        }
-        let r = try await target.with { try await $0.search(query, in: collection, topK: topK, filter: parsedFilter) }
-        if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
-            return
-        }
-        for h in (r["hits"] as? [[String: Any]]) ?? [] {
-            let score = (h["score"] as? Double) ?? 0
-            let text = ((h["text"] as? String) ?? "").replacingOccurrences(of: "\n", with: " ")
-            print(String(format: "%.4f  ", score) + "\(h["document_id"] ?? "")#\(h["chunk_index"] ?? 0)  \(text.prefix(160))")
-        }
-    }
-}

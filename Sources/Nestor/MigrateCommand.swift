@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import NestorCore
-import StorePostgres
-import StoreSQLite
 
 /// `nestor migrate`: applies the schema migrations to the configured database.
 struct MigrateCommand: AsyncParsableCommand {
@@ -12,11 +10,13 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var storage: StoreOptions
 
     func run() async throws {
-        let (store, target) = try storage.open()
-        do {
-            try await store.migrate()
-        } catch {
-            throw CommandFailure("migration failed: \(error)")
+        let target = try await storage.withStore { store, target in
+            do {
+                try await store.migrate()
+            } catch {
+                throw CommandFailure("migration failed: \(error)")
+            }
+            return target
         }
         print("\(target): schema is up to date")
     }

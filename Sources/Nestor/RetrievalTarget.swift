@@ -3,10 +3,13 @@ import EmbeddingEngine
 import Foundation
 import Logging
 import NestorCore
+import NestorHTTP
 import Retrieval
 
 /// Where `nestor ingest` and `nestor search` send their work: a running server, or (with
-/// `--direct`) the store itself, with the model loaded in this process.
+/// `--direct`) the store itself, with the model loaded in this process. Both take the same
+/// typed requests; the server path sends them as the HTTP API's JSON, so defaults are applied
+/// in one place (the service) either way.
 struct TargetOptions: ParsableArguments {
     @OptionGroup var server: ServerOptions
     @Flag(help: "Work on the store directly instead of a server: loads the model here and claims the store, so it is refused while a server uses the same store.")
@@ -17,37 +20,36 @@ struct TargetOptions: ParsableArguments {
     var servedModelName: String?
     @OptionGroup var storage: StoreOptions
 
-    /// Runs `body` against the target and gives a claimed store back however `body` ends, so a
+    /// Runs `body` against the target; a claimed store is given back however `body` ends, so a
     /// server can start on it right after.
-    func with<T>(_ body: (RetrievalTarget) async throws -> T) async throws -> T {
-        let target = try await open()
-        do {
-            let result = try await body(target)
-            await target.close()
-            return result
-        } catch {
-            await target.close()
-            throw error
-        }
-    }
-
-    private func open() async throws -> RetrievalTarget {
-        guard direct else { return .server(try server.client()) }
+    func with<T: Sendable>(_ body: @Sendable (RetrievalTarget) async throws -> T) async throws -> T {
+        guard direct else { return try await body(.server(try server.client())) }
         let env = ProcessInfo.processInfo.environment
         let folder = try ModelLocator.folderOption(model)
-        var log = Logger(label: "nestor")
-        log.logLevel = .warning
+        var logger = Logger(label: "nestor")
+        logger.logLevel = .warning
+        let log = logger
         let embedder = try LocalEmbedder(folder: folder, options: .init(servedName: servedModelName ?? env["NESTOR_SERVED_MODEL_NAME"]?.split(separator: ",").first.map(String.init)))
-        let (store, where_) = try storage.open()
-        do {
-            try await store.migrate()
-            try await store.claimExclusiveUse()
-        } catch let e as StoreError where e.code == .busy {
-            throw CommandFailure("\(e.message); leave out --direct to go through that server (--url), or stop it first")
-        } catch let e as StoreError {
-            throw CommandFailure("cannot use \(where_): \(e.message)")
+        return try await storage.withStore { store, where_ in
+            do {
+                try await store.migrate()
+                try await store.claimExclusiveUse()
+            } catch let e as StoreError where e.code == .busy {
+                throw CommandFailure("\(e.message); leave out --direct to go through that server (--url), or stop it first")
+            } catch let e as StoreError {
+                throw CommandFailure("cannot use \(where_): \(e.message)")
+            }
+            do {
+                let service = try await RetrievalService(store: store, embedder: embedder, logger: log)
+                let result = try await body(.direct(service))
+                await service.settle()
+                await store.releaseExclusiveUse()
+                return result
+            } catch {
+                await store.releaseExclusiveUse()
+                throw error
+            }
         }
-        return .direct(try await RetrievalService(store: store, embedder: embedder, logger: log), store)
     }
 }
 
@@ -62,18 +64,18 @@ extension ModelLocator {
     }
 }
 
-enum RetrievalTarget {
+enum RetrievalTarget: Sendable {
     case server(ServerClient)
-    case direct(RetrievalService, any DocumentStore)
+    case direct(RetrievalService)
 
     /// Creates the collection with default settings; false when it already exists.
     func createCollectionIfMissing(_ name: String) async throws -> Bool {
         switch self {
         case .server(let client):
             return (try? await client.post("/collections", ["name": name])) != nil
-        case .direct(let service, _):
+        case .direct(let service):
             do {
-                _ = try await service.createCollection(name: name, coarseDimensions: nil, m: nil, efConstruction: nil)
+                _ = try await service.createCollection(CollectionRequest(name: name))
                 return true
             } catch let e as RetrievalError where e.code == .conflict {
                 return false
@@ -81,46 +83,35 @@ enum RetrievalTarget {
         }
     }
 
-    /// Ingests one batch of `{id?, text, metadata?}` objects; returns the chunks written.
-    func ingest(_ documents: [[String: Any]], into collection: String) async throws -> Int {
+    /// Ingests one batch; returns the chunks written.
+    func ingest(_ request: IngestRequest) async throws -> Int {
         switch self {
         case .server(let client):
-            return (try await client.post("/ingest", ["collection": collection, "documents": documents])["chunks"] as? Int) ?? 0
-        case .direct(let service, _):
-            let batch = try documents.map { d -> IngestDocument in
-                let metadata = try d["metadata"].map { m -> String in
-                    guard m is [String: Any] else { throw CommandFailure("metadata of \(d["id"] ?? "a document") must be a JSON object") }
-                    return String(decoding: try JSONSerialization.data(withJSONObject: m, options: [.sortedKeys]), as: UTF8.self)
-                } ?? "{}"
-                return IngestDocument(id: d["id"].map { "\($0)" }, text: (d["text"] as? String) ?? "", metadata: metadata)
+            let documents: [[String: Any]] = request.documents.map { d in
+                var o: [String: Any] = ["text": d.text]
+                if let id = d.id { o["id"] = id }
+                if !d.metadata.isEmpty { o["metadata"] = try? JSONSerialization.jsonObject(with: Data(MetadataValue.jsonText(d.metadata).utf8)) }
+                return o
             }
-            return try await service.ingest(batch, into: collection).documents.reduce(0) { $0 + $1.chunks }
+            return (try await client.post("/ingest", ["collection": request.collection, "documents": documents])["chunks"] as? Int) ?? 0
+        case .direct(let service):
+            return try await service.ingest(request).chunks
         }
     }
 
-    /// The hits as the server's `/search` returns them.
-    func search(_ query: String, in collection: String, topK: Int, filter: Any?) async throws -> [String: Any] {
+    /// The response as the server's `/search` returns it, as JSON text (the direct path encodes
+    /// its result with the same encoder the server uses).
+    func search(_ request: SearchRequest, filterText: String?) async throws -> String {
         switch self {
         case .server(let client):
-            var body: [String: Any] = ["collection": collection, "query": query, "top_k": topK]
-            body["filter"] = filter
-            return try await client.post("/search", body)
-        case .direct(let service, _):
-            var options = SearchOptions(topK: topK)
-            if let filter {
-                guard let value = MetadataValue(json: filter) else { throw ValidationError("--filter is not a JSON object") }
-                options.filter = try MetadataFilter(value)
-            }
-            let result = try await service.search(.text(query), in: collection, options: options)
-            let hits: [[String: Any]] = result.hits.map { h in
-                ["document_id": h.documentId, "chunk_index": h.chunkIndex, "score": Double(h.score), "text": h.text,
-                 "metadata": (try? JSONSerialization.jsonObject(with: Data(h.metadata.utf8))) ?? [:]]
-            }
-            return ["hits": hits]
+            guard case .text(let query) = request.query else { throw ValidationError("the CLI searches with text") }
+            var body: [String: Any] = ["collection": request.collection, "query": query]
+            if let k = request.topK { body["top_k"] = k }
+            body["filter"] = filterText.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+            let response = try await client.post("/search", body)
+            return String(decoding: try JSONSerialization.data(withJSONObject: response), as: UTF8.self)
+        case .direct(let service):
+            return RetrievalJSON.text(try await service.search(request))
         }
-    }
-
-    fileprivate func close() async {
-        if case .direct(_, let store) = self { await store.releaseExclusiveUse() }
     }
 }

@@ -6,6 +6,8 @@ import Logging
 import NestorCore
 import NestorHTTP
 import Retrieval
+import ServiceLifecycle
+import StorePostgres
 
 /// `nestor serve`: the embeddings server. Every flag can also come from an environment
 /// variable (NESTOR_MODEL, NESTOR_HOST, NESTOR_PORT, NESTOR_API_KEYS as a comma list, …).
@@ -18,9 +20,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port: Int?
     @Option(help: "Allow only these Matryoshka sizes, e.g. 64,128,256.") var matryoshkaDimensions: String?
     @Flag(help: "Allow any Matryoshka size up to the full one.") var matryoshkaAny = false
-    @Option(help: "Most padded tokens in one engine batch.") var maxBatchTokens: Int?
+    @Option(help: "Most tokens in one engine batch (batches are packed: real tokens, no padding).") var maxBatchTokens: Int?
     @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
     @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
+    @Option(help: "Seconds before an idle connection (or one whose request head never completes) is closed (default 60).") var idleTimeout: Double?
+    @Option(help: "Seconds a request body may take to arrive (default 60).") var bodyTimeout: Double?
+    @Option(help: "Most open connections at once; more wait in the listen backlog (default 512).") var maxConnections: Int?
+    @Flag(help: "Refuse token-id input on the embeddings routes (for deployments that send text only).") var textInputOnly = false
     @OptionGroup var storage: StoreOptions
 
     func run() async throws {
@@ -46,18 +52,47 @@ struct ServeCommand: AsyncParsableCommand {
         config.port = port ?? env["NESTOR_PORT"].flatMap(Int.init) ?? 8080
         config.modelNames = names.isEmpty ? [embedder.info.name] : names
         config.apiKeys = apiKey.isEmpty ? (env["NESTOR_API_KEYS"]?.split(separator: ",").map(String.init) ?? []) : apiKey
+        config.idleTimeout = idleTimeout ?? env["NESTOR_IDLE_TIMEOUT"].flatMap(Double.init) ?? config.idleTimeout
+        config.bodyTimeout = bodyTimeout ?? env["NESTOR_BODY_TIMEOUT"].flatMap(Double.init) ?? config.bodyTimeout
+        config.maxConnections = maxConnections ?? env["NESTOR_MAX_CONNECTIONS"].flatMap(Int.init) ?? config.maxConnections
+        config.textInputOnly = textInputOnly || env["NESTOR_TEXT_INPUT_ONLY"] == "1"
+        guard config.idleTimeout > 0, config.bodyTimeout > 0, config.maxConnections >= 1 else {
+            throw ValidationError("--idle-timeout and --body-timeout take positive seconds, --max-connections a positive count")
+        }
         log.info("model ready", metadata: ["name": "\(config.modelNames[0])", "dimensions": "\(embedder.info.dimensions)",
                                            "max_tokens": "\(embedder.info.maxInputTokens)"])
         let (store, where_) = try storage.open()
         log.info("opening \(where_)")
+        // One group, started in order and shut down in reverse: the store's client (PostgreSQL)
+        // first in and last out, so it outlives the server's last request and background work.
+        var services: [any Service] = []
+        if let pg = store as? PostgresStore { services.append(pg) }
+        services.append(NestorServer(store: store, description: where_, embedder: embedder, config: config, logger: log))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log))
+        try await group.run()
+    }
+}
+
+/// The server as a service: migrations and the store claim before it listens; on shutdown the
+/// requests in flight finish, then background work, then the claim is released.
+struct NestorServer: Service {
+    let store: any IndexStore
+    let description: String
+    let embedder: any Embedder
+    let config: ServerConfiguration
+    let logger: Logger
+
+    func run() async throws {
         do {
             try await store.migrate()
             try await store.claimExclusiveUse()
         } catch {
-            throw CommandFailure("cannot prepare \(where_): \(error)")
+            throw CommandFailure("cannot prepare \(description): \(error)")
         }
-        let retrieval = try await RetrievalService(store: store, embedder: embedder, logger: log)
-        let app = buildApplication(embedder: embedder, retrieval: retrieval, config: config, logger: log)
-        try await app.runService()
+        let retrieval = try await RetrievalService(store: store, embedder: embedder, logger: logger)
+        let app = buildApplication(embedder: embedder, retrieval: retrieval, config: config, logger: logger)
+        try await app.run()
+        await retrieval.settle()
+        await store.releaseExclusiveUse()
     }
 }

@@ -11,13 +11,22 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "SQLite file used when no PostgreSQL URL is given (env NESTOR_SQLITE_PATH; default data/nestor.sqlite).")
     var sqlitePath: String?
 
-    /// The store and a description of it for log lines.
-    func open() throws -> (store: any DocumentStore, description: String) {
+    /// The store and a description of it for log lines. A PostgreSQL store does nothing until
+    /// its `run()` runs (in `serve`'s ServiceGroup, or through `withStore`).
+    func open() throws -> (store: any IndexStore, description: String) {
         let env = ProcessInfo.processInfo.environment
         if let url = databaseURL ?? env["NESTOR_DATABASE_URL"] {
             return (try PostgresStore(url: url), "PostgreSQL database")
         }
         let path = sqlitePath ?? env["NESTOR_SQLITE_PATH"] ?? "data/nestor.sqlite"
         return (try SQLiteStore(path: path), "SQLite file \(path)")
+    }
+
+    /// Opens the store and keeps it running while `body` works with it (tools: migrate, the
+    /// direct CLI, debug).
+    func withStore<T: Sendable>(_ body: @Sendable (any IndexStore, String) async throws -> T) async throws -> T {
+        let (store, description) = try open()
+        if let pg = store as? PostgresStore { return try await pg.whileRunning { try await body($0, description) } }
+        return try await body(store, description)
     }
 }

@@ -17,6 +17,15 @@ public struct CoarseProjection: Sendable, Equatable {
         self.rotation = rotation
     }
 
+    /// Why stored rotation rows cannot be used for these sizes (a database is input too), or nil.
+    public static func problem(full: Int, coarse: Int, rotation: [Float]?) -> String? {
+        guard coarse > 0, coarse <= full else { return "coarse dimension \(coarse) is not in 1...\(full)" }
+        guard let rotation else { return nil }
+        guard rotation.count == coarse * full else { return "the stored rotation has \(rotation.count) values, not \(coarse) × \(full)" }
+        guard rotation.allSatisfy(\.isFinite) else { return "the stored rotation holds values that are not finite" }
+        return nil
+    }
+
     /// True when the coarse vector is the full vector itself (one-stage search).
     public var isIdentity: Bool { coarse == full && rotation == nil }
 

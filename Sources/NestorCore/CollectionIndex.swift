@@ -3,18 +3,19 @@ import HNSW
 import Logging
 import VectorMath
 
-/// One collection's live search state and its durable twin. Every change is applied to memory
-/// and written to the store in one transaction; if the write fails, the state is reloaded from
-/// the store, so memory never runs ahead of what is durable. Writes are serialised (one at a
-/// time, in call order) even across the actor's suspension points; searches never wait for
-/// the actor, only for the short exclusive section that swaps a batch in.
+/// One collection's live search state and its durable twin. Every change follows one order:
+/// stage it in memory where searches cannot see it, commit it to the store in one transaction,
+/// then publish it. A search never sees a chunk that is not durable, and a failed commit
+/// leaves nothing visible (the state is reloaded from the store). Writes are serialised, one
+/// at a time in call order, even across the actor's suspension points; a write holds the
+/// search state's lock only for one graph insert at a time, and for the short publish.
 public actor CollectionIndex {
     public nonisolated let spec: CollectionSpec
-    private let store: any DocumentStore
+    private let store: any IndexStore
     private let logger: Logger
     public nonisolated let state: RWLocked<SearchState>
     private var nextLabel: UInt64
-    /// Per-node row hashes, so the stored checksum can be updated from the changed rows only.
+    /// Per-node record hashes, so the stored checksum can be updated from the changed rows only.
     private var rowHashes: [UInt64]
     private var checksum: UInt64
     /// False when the stored graph was missing or inconsistent and had to be rebuilt.
@@ -23,14 +24,27 @@ public actor CollectionIndex {
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
+    /// One chunk of a document to store: its text, token span and full vector.
+    public struct Chunk: Sendable {
+        public var text: String
+        public var tokenStart: Int
+        public var tokenEnd: Int
+        public var vector: [Float]
+        public init(text: String, tokenStart: Int, tokenEnd: Int, vector: [Float]) {
+            self.text = text
+            self.tokenStart = tokenStart
+            self.tokenEnd = tokenEnd
+            self.vector = vector
+        }
+    }
+
     /// A document to add or replace: its text, metadata and chunks (labels are assigned here).
     public struct Input: Sendable {
         public var id: String
         public var text: String
-        public var metadata: String
-        public var chunks: [(text: String, tokenStart: Int, tokenEnd: Int, vector: [Float])]
-        public init(id: String, text: String, metadata: String = "{}",
-                    chunks: [(text: String, tokenStart: Int, tokenEnd: Int, vector: [Float])]) {
+        public var metadata: Metadata
+        public var chunks: [Chunk]
+        public init(id: String, text: String, metadata: Metadata = [:], chunks: [Chunk]) {
             self.id = id
             self.text = text
             self.metadata = metadata
@@ -39,108 +53,130 @@ public actor CollectionIndex {
     }
 
     /// Loads the collection's graph, vectors and metadata in bulk and verifies the graph;
-    /// rebuilds the graph from the stored chunk vectors when it is missing or does not verify.
-    public init(spec: CollectionSpec, store: any DocumentStore, logger: Logger = Logger(label: "nestor.index")) async throws {
+    /// rebuilds the graph from the stored chunk vectors when it is missing, unreadable or does
+    /// not agree with them (stored data is input: it is checked, never trusted to hold).
+    public init(spec: CollectionSpec, store: any IndexStore, logger: Logger = Logger(label: "nestor.index")) async throws {
         self.spec = spec
         self.store = store
         self.logger = logger
-        let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions,
-                                          rotation: try await store.rotation(of: spec.name))
+        var stored = try await store.rotation(of: spec.name)
+        var problems = [String]()
+        var rotationLost = false
+        if let p = CoarseProjection.problem(full: spec.dimensions, coarse: spec.coarseDimensions, rotation: stored) {
+            problems.append(p + " (back to the identity basis until the next fit)")
+            stored = nil
+            rotationLost = true
+        }
+        let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions, rotation: stored)
         // Two halves run at once on the two cores a start-up has: reading and verifying the
         // graph, and reading the chunk vectors and metadata into the search state. (SQLite's
         // WAL and PostgreSQL's pool both serve concurrent readers.)
         async let restored = Self.restoreGraph(spec, store)
         async let filled = Self.fillState(spec, projection, store)
         var s = try await filled
-        var graph: HNSWGraph
-        var next: UInt64
-        var rebuilt = false
-        var storedHashes: [UInt64]?
-        switch try await restored {
+        let outcome = try await restored
+        var next = (s.slotOf.keys.max() ?? 0) + 1
+        var kept: RestoredGraph?
+        switch outcome {
         case .intact(let r) where r.graph.count == s.chunkCount && s.slotOf.keys.allSatisfy(r.graph.contains):
-            (graph, storedHashes, next) = (r.graph, r.hashes, r.nextLabel)
-        case let outcome:
+            kept = r
+            next = max(next, r.maxLabel + 1)
+        case .intact(let r): problems.append("graph has \(r.graph.count) live nodes for \(s.chunkCount) stored chunks")
+        case .damaged(let why): problems.append(why)
+        case .absent: if s.chunkCount > 0 { problems.append("no stored graph") }
+        }
+        if let r = kept, !rotationLost {
+            s.graph = r.graph
+            rowHashes = r.hashes
+            checksum = r.hashes.reduce(0, &+)
+        } else {
             // Rebuild from the chunk vectors, which are the truth; labels keep their values.
-            let (reason, storedNext): (String, UInt64?) = switch outcome {
-            case .absent: ("no stored graph", nil)
-            case .damaged(let why, let n): (why, n)
-            case .intact(let r): ("graph has \(r.graph.count) live nodes for \(s.chunkCount) stored chunks", r.nextLabel)
+            s.graph = SearchState.graph(spec, projection, s.allVectors().lazy.map { ($0.label, $0.vector) })
+            let (changes, hashes, sum) = Self.replacement(&s.graph)
+            rowHashes = hashes
+            checksum = sum
+            if !problems.isEmpty {
+                logger.warning("index of collection \(spec.name) was rebuilt from \(s.chunkCount) stored vectors: \(problems.joined(separator: "; "))")
             }
-            let vectors = s.allVectors()
-            graph = SearchState.graph(spec, projection, vectors.lazy.map { ($0.label, $0.vector) })
-            next = max(storedNext ?? 1, (vectors.last?.label ?? 0) + 1)
-            if case .absent = outcome { rebuilt = !vectors.isEmpty } else { rebuilt = true }
-            if rebuilt {
-                logger.warning("index of collection \(spec.name) was missing or inconsistent (\(reason)); rebuilt it from \(vectors.count) stored vectors")
-            }
+            try await store.write(BatchWrite(graph: changes, rotation: rotationLost ? .some(nil) : nil), to: spec.name)
         }
-        s.graph = graph
-        // The stored rows' hashes are the graph's when it loaded intact; a rebuild hashes anew.
-        let (hashes, sum) = storedHashes.map { ($0, $0.reduce(0, &+)) } ?? Self.hashes(of: &s.graph)
-        rowHashes = hashes
-        checksum = sum
         nextLabel = next
-        if rebuilt {
-            try await store.write(Self.replacement(s.graph, nextLabel: next, checksum: sum), to: spec.name)
-        }
         state = RWLocked(s)
-        loadedIntact = !rebuilt
+        loadedIntact = problems.isEmpty
     }
 
     /// What start-up found of the stored graph.
     private enum GraphLoad: Sendable {
-        /// Rows that match their checksum and verify, with the rows' hashes.
         case intact(RestoredGraph)
-        case damaged(String, nextLabel: UInt64?)
+        case damaged(String)
         case absent
     }
 
     private struct RestoredGraph: Sendable {
         var graph: HNSWGraph
+        /// The stored rows' hashes, by node.
         var hashes: [UInt64]
-        var nextLabel: UInt64
+        var maxLabel: UInt64
     }
 
-    /// The stored graph, verified (a failed read is thrown; damage is reported).
-    private static func restoreGraph(_ spec: CollectionSpec, _ store: any DocumentStore) async throws -> GraphLoad {
-        let stored = try await store.graph(of: spec.name)
-        guard let meta = stored.meta else { return stored.rows.isEmpty ? .absent : .damaged("graph rows without their header", nextLabel: nil) }
-        let rows = stored.rows.sorted { $0.record.node < $1.record.node }
-        let hashes = rows.map { GraphChecksum.hash($0.record) }
-        guard meta.checksum == hashes.reduce(0, &+) else { return .damaged("checksum mismatch", nextLabel: meta.nextLabel) }
-        var coarse = [Float]()
-        coarse.reserveCapacityInHugePages(rows.count * spec.coarseDimensions)
-        for r in rows { coarse.append(contentsOf: r.coarse) }
+    /// The stored graph, decoded and verified (a failed read is thrown; damage is reported).
+    private static func restoreGraph(_ spec: CollectionSpec, _ store: any IndexStore) async throws -> GraphLoad {
+        let stored = try await store.graphRecords(of: spec.name)
+        guard let headerBytes = stored.header else { return stored.rows.isEmpty ? .absent : .damaged("graph rows without their header") }
         do {
-            let graph = try HNSWGraph(header: meta.header, records: rows.map(\.record), vectors: coarse)
-            return .intact(RestoredGraph(graph: graph, hashes: hashes, nextLabel: meta.nextLabel))
+            let (header, checksum) = try GraphCodec.decodeHeader(headerBytes)
+            guard header.dimension == spec.coarseDimensions, header.m == spec.m, header.efConstruction == spec.efConstruction,
+                  header.metric == .cosine else {
+                return .damaged("the stored graph was built with other parameters than the collection's")
+            }
+            guard stored.rows.count == header.nodeCount else {
+                return .damaged("\(stored.rows.count) graph rows for a header of \(header.nodeCount) nodes")
+            }
+            var hashes = [UInt64](repeating: 0, count: header.nodeCount)
+            var records = [NodeRecord]()
+            records.reserveCapacity(stored.rows.count)
+            var maxLabel: UInt64 = 0
+            for row in stored.rows {
+                guard row.node >= 0, row.node < header.nodeCount else { return .damaged("graph row \(row.node) is out of range") }
+                hashes[row.node] = GraphCodec.hash(node: row.node, row.bytes)
+                let r = try GraphCodec.decode(row.bytes, node: Int32(row.node))
+                maxLabel = max(maxLabel, r.label)
+                records.append(r)
+            }
+            guard checksum == hashes.reduce(0, &+) else { return .damaged("checksum mismatch") }
+            return .intact(RestoredGraph(graph: try HNSWGraph(header: header, records: records), hashes: hashes, maxLabel: maxLabel))
         } catch let e as HNSWError {
-            return .damaged(e.message, nextLabel: meta.nextLabel)
+            return .damaged(e.message)
         }
     }
 
     /// Every chunk's full vector and document, and every document's metadata, with no graph yet.
-    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any DocumentStore) async throws -> SearchState {
+    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any IndexStore) async throws -> SearchState {
         async let metadata = store.documentMetadata(in: spec.name)
         let chunks = try await store.chunkVectors(in: spec.name)
+        guard chunks.count == 0 || chunks.dimensions == spec.dimensions else {
+            throw StoreError(.corrupt, "collection \(spec.name) stores vectors of \(chunks.dimensions) values; it was created for \(spec.dimensions)")
+        }
         var s = SearchState(graph: HNSWGraph(dimension: spec.coarseDimensions), projection: projection)
         let documents = try await metadata
         s.reserve(documents: documents.count)
         s.addChunks(chunks)
-        for d in documents { s.metadata[d.id] = MetadataValue.fields(ofJSON: d.metadata) }
+        for d in documents { s.metadata[d.id] = d.metadata }
         return s
     }
 
-    private static func hashes(of graph: inout HNSWGraph) -> ([UInt64], UInt64) {
-        _ = graph.takeDirtyNodes()
-        let h = (0..<Int32(graph.nodeCount)).map { GraphChecksum.hash(graph.record($0)) }
-        return (h, h.reduce(0, &+))
-    }
-
-    private static func replacement(_ g: HNSWGraph, nextLabel: UInt64, checksum: UInt64, rotation: [Float]?? = nil) -> BatchWrite {
-        let rows = (0..<Int32(g.nodeCount)).map { GraphRow(record: g.record($0), coarse: g.storedVector($0)) }
-        return BatchWrite(graphRows: rows, meta: GraphMeta(header: g.header, nextLabel: nextLabel, checksum: checksum),
-                          replacesGraph: true, rotation: rotation)
+    /// Every record of a freshly built graph, as one replacing write, with the rows' hashes.
+    private static func replacement(_ g: inout HNSWGraph) -> (GraphRecordChanges, [UInt64], UInt64) {
+        _ = g.takeDirtyNodes()
+        var hashes = [UInt64]()
+        hashes.reserveCapacity(g.nodeCount)
+        let rows = (0..<Int32(g.nodeCount)).map { n -> GraphRecordRow in
+            let bytes = GraphCodec.encode(g.record(n))
+            hashes.append(GraphCodec.hash(node: Int(n), bytes))
+            return GraphRecordRow(node: Int(n), bytes: bytes)
+        }
+        let sum = hashes.reduce(0, &+)
+        return (GraphRecordChanges(header: GraphCodec.encode(g.header, checksum: sum), rows: rows, replacesAll: true), hashes, sum)
     }
 
     // MARK: reads
@@ -156,71 +192,90 @@ public actor CollectionIndex {
 
     // MARK: writes
 
-    /// Adds or replaces documents and deletes others, durably, in one transaction.
-    /// Returns the chunk labels assigned to each input.
+    /// What one `apply` did.
+    public struct Applied: Sendable {
+        /// The chunk labels assigned to each input, in order.
+        public var labels: [[UInt64]]
+        /// The ids among the deletions that existed (and are now gone).
+        public var deleted: [String]
+    }
+
+    /// Adds or replaces documents and deletes others, durably, in one transaction; the change
+    /// becomes visible to searches only after the commit.
     @discardableResult
-    public func apply(upserts: [Input], deletions: [String] = []) async throws -> [[UInt64]] {
+    public func apply(upserts: [Input], deletions: [String] = []) async throws -> Applied {
         await lock()
         defer { unlock() }
-        let replaced = state.read { s in (upserts.map(\.id) + deletions).flatMap { s.chunksOf[$0] ?? [] } }
+        let (replaced, existing) = state.read { s in
+            ((upserts.map(\.id) + deletions).flatMap { s.chunksOf[$0] ?? [] }, deletions.filter(s.contains(document:)))
+        }
+        let projection = state.read(\.projection)
+        // Stage: each insert under its own short write lock, so searches run between them.
+        let visited = VisitedSet()  // one per batch: a fresh set costs a pass over every node
+        state.write { s in for l in replaced { s.graph.stageRemoval(l) } }
         var rows = [DocumentRow]()
         var labels = [[UInt64]]()
         var label = nextLabel
-        let projection = state.read(\.projection)
-        let coarse = upserts.map { $0.chunks.map { projection($0.vector) } }
-        let write: BatchWrite = state.write { s in
-            let visited = VisitedSet()  // one per batch: a fresh set costs a pass over every node
-            for l in replaced { s.graph.remove(l) }
-            for id in upserts.map(\.id) + deletions { s.removeDocument(id) }
-            for (d, dc) in zip(upserts, coarse) {
-                var chunks = [ChunkRow]()
-                var assigned = [UInt64]()
-                for (k, c) in d.chunks.enumerated() {
-                    s.graph.insert(dc[k], label: label, visited: visited)
-                    s.addChunk(label, document: d.id, vector: c.vector)
-                    chunks.append(ChunkRow(node: label, documentId: d.id, ordinal: k, text: c.text,
-                                           tokenStart: c.tokenStart, tokenEnd: c.tokenEnd, vector: c.vector))
-                    assigned.append(label)
-                    label += 1
-                }
-                s.metadata[d.id] = MetadataValue.fields(ofJSON: d.metadata)
-                rows.append(DocumentRow(id: d.id, text: d.text, metadata: d.metadata, chunks: chunks))
-                labels.append(assigned)
+        for d in upserts {
+            var chunks = [ChunkRow]()
+            var assigned = [UInt64]()
+            for (k, c) in d.chunks.enumerated() {
+                let coarse = projection(c.vector)
+                state.write { s in s.graph.stageInsert(coarse, label: label, visited: visited) }
+                chunks.append(ChunkRow(label: label, documentId: d.id, ordinal: k, text: c.text, tokenStart: c.tokenStart,
+                                       tokenEnd: c.tokenEnd, vector: c.vector))
+                assigned.append(label)
+                label += 1
             }
-            var sum = checksum
-            var graphRows = [GraphRow]()
+            rows.append(DocumentRow(id: d.id, text: d.text, metadata: d.metadata, chunks: chunks))
+            labels.append(assigned)
+        }
+        // The records of every node the batch touched, as they will be once published.
+        var hashes = rowHashes
+        var sum = checksum
+        let changes: GraphRecordChanges = state.write { s in
+            var out = [GraphRecordRow]()
             for n in s.graph.takeDirtyNodes() {
-                let r = s.graph.record(n)
-                let h = GraphChecksum.hash(r)
-                if Int(n) < rowHashes.count { sum = sum &- rowHashes[Int(n)] &+ h; rowHashes[Int(n)] = h } else { sum = sum &+ h; rowHashes.append(h) }
-                graphRows.append(GraphRow(record: r, coarse: s.graph.storedVector(n)))
+                let bytes = GraphCodec.encode(s.graph.record(n))
+                let h = GraphCodec.hash(node: Int(n), bytes)
+                if Int(n) < hashes.count { sum = sum &- hashes[Int(n)] &+ h; hashes[Int(n)] = h } else { sum = sum &+ h; hashes.append(h) }
+                out.append(GraphRecordRow(node: Int(n), bytes: bytes))
             }
-            checksum = sum
-            return BatchWrite(upserts: rows, deletions: deletions, graphRows: graphRows,
-                              meta: GraphMeta(header: s.graph.header, nextLabel: label, checksum: sum))
+            return GraphRecordChanges(header: GraphCodec.encode(s.graph.header, checksum: sum), rows: out)
         }
         do {
-            try await store.write(write, to: spec.name)
-            nextLabel = label
+            try await store.write(BatchWrite(upserts: rows, deletions: deletions, graph: changes), to: spec.name)
         } catch {
             try await reload()
             throw error
         }
-        return labels
+        // Publish: durable now, so searches may see it.
+        state.write { s in
+            s.graph.publish()
+            for id in upserts.map(\.id) + deletions { s.removeDocument(id) }
+            for d in rows {
+                for c in d.chunks { s.addChunk(c.label, document: d.id, vector: c.vector) }
+                s.metadata[d.id] = d.metadata
+            }
+        }
+        nextLabel = label
+        rowHashes = hashes
+        checksum = sum
+        return Applied(labels: labels, deleted: existing)
     }
 
     /// Every live chunk's full vector in label order (to fit a rotation).
     public nonisolated func vectors() -> [(label: UInt64, vector: [Float])] { state.read { $0.allVectors() } }
 
-    /// Rebuilds the graph over a new coarse basis and stores both in one transaction; searches
-    /// keep using the old graph until the new one is durable.
+    /// Rebuilds the graph over a new coarse basis (dropping every deleted node) and stores both
+    /// in one transaction; searches keep using the old graph until the new one is durable.
     public func rebuild(rotation: [Float]?) async throws {
         await lock()
         defer { unlock() }
         let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions, rotation: rotation)
         var graph = SearchState.graph(spec, projection, state.read { $0.allVectors() }.lazy.map { ($0.label, $0.vector) })
-        let (hashes, sum) = Self.hashes(of: &graph)
-        try await store.write(Self.replacement(graph, nextLabel: nextLabel, checksum: sum, rotation: .some(rotation)), to: spec.name)
+        let (changes, hashes, sum) = Self.replacement(&graph)
+        try await store.write(BatchWrite(graph: changes, rotation: .some(rotation)), to: spec.name)
         rowHashes = hashes
         checksum = sum
         state.write { s in

@@ -48,8 +48,12 @@ public indirect enum MetadataFilter: Sendable, Equatable {
     }
 
     private static func conditions(_ v: MetadataValue, field: String, path: String) throws -> [MetadataFilter] {
-        guard case .object(let ops) = v, let first = ops.keys.first, first.hasPrefix("$") else {
+        guard case .object(let ops) = v, ops.keys.contains(where: { $0.hasPrefix("$") }) else {
             return [.field(field, .eq(v))]
+        }
+        // Decided on all keys, never on the first one a dictionary happens to yield.
+        if let plain = ops.keys.sorted().first(where: { !$0.hasPrefix("$") }) {
+            throw ParseError(description: "\(path) mixes operators with the plain key \"\(plain)\"; use only $-operators, or no operator to match an object exactly")
         }
         return try ops.keys.sorted().map { op in
             let arg = ops[op]!  // safe: op comes from ops.keys

@@ -13,7 +13,7 @@ public struct SearchState: Sendable {
     var freeSlots: [Int] = []
     var documentOf: [UInt64: String] = [:]
     var chunksOf: [String: [UInt64]] = [:]
-    var metadata: [String: [String: MetadataValue]] = [:]
+    var metadata: [String: Metadata] = [:]
     let dimensions: Int
 
     init(graph: HNSWGraph, projection: CoarseProjection) {
@@ -24,14 +24,14 @@ public struct SearchState: Sendable {
 
     /// A state built in memory from chunk vectors, inserted in the order given: the rebuild
     /// after a lost graph, and the search path measured without a store in `Benchmarks/`.
-    public init(spec: CollectionSpec, projection: CoarseProjection, chunks: [(node: UInt64, documentId: String, vector: [Float])]) {
-        self.init(graph: Self.graph(spec, projection, chunks.lazy.map { ($0.node, $0.vector) }), projection: projection)
-        for c in chunks { addChunk(c.node, document: c.documentId, vector: c.vector) }
+    public init(spec: CollectionSpec, projection: CoarseProjection, chunks: [(label: UInt64, documentId: String, vector: [Float])]) {
+        self.init(graph: Self.graph(spec, projection, chunks.lazy.map { ($0.label, $0.vector) }), projection: projection)
+        for c in chunks { addChunk(c.label, document: c.documentId, vector: c.vector) }
     }
 
     /// A coarse graph over the projections of `vectors`, inserted in order.
     static func graph(_ spec: CollectionSpec, _ projection: CoarseProjection, _ vectors: some Sequence<(UInt64, [Float])>) -> HNSWGraph {
-        var g = HNSWGraph(dimension: spec.coarseDimensions, metric: spec.metric, m: spec.m, efConstruction: spec.efConstruction, seed: spec.seed)
+        var g = HNSWGraph(dimension: spec.coarseDimensions, metric: .cosine, m: spec.m, efConstruction: spec.efConstruction, seed: spec.seed)
         let visited = VisitedSet()
         for (label, v) in vectors { g.insert(projection(v), label: label, visited: visited) }
         return g
@@ -51,7 +51,7 @@ public struct SearchState: Sendable {
     /// is (normalised in place) rather than copied row by row.
     mutating func addChunks(_ c: ChunkVectors) {
         guard vectors.isEmpty, freeSlots.isEmpty, c.dimensions == dimensions else {
-            for i in 0..<c.count { addChunk(c.nodes[i], document: c.documentIds[i], vector: c.vector(at: i)) }
+            for i in 0..<c.count { addChunk(c.labels[i], document: c.documentIds[i], vector: c.vector(at: i)) }
             return
         }
         vectors = c.vectors
@@ -61,10 +61,10 @@ public struct SearchState: Sendable {
         }
         slotOf.reserveCapacity(c.count)
         documentOf.reserveCapacity(c.count)
-        for (i, (node, document)) in zip(c.nodes, c.documentIds).enumerated() {
-            slotOf[node] = i
-            documentOf[node] = document
-            chunksOf[document, default: []].append(node)
+        for (i, (label, document)) in zip(c.labels, c.documentIds).enumerated() {
+            slotOf[label] = i
+            documentOf[label] = document
+            chunksOf[document, default: []].append(label)
         }
     }
 
@@ -90,12 +90,6 @@ public struct SearchState: Sendable {
             documentOf[label] = nil
         }
         metadata[id] = nil
-    }
-
-    /// The full vector of a chunk (unit length).
-    public func vector(of label: UInt64) -> [Float]? {
-        guard let slot = slotOf[label] else { return nil }
-        return Array(vectors[slot * dimensions..<(slot + 1) * dimensions])
     }
 
     /// Every live chunk's full vector in label order (for fitting a rotation or rebuilding).

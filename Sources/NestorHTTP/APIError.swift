@@ -9,6 +9,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var message: String
     public var type: String
     public var param: String?
+    /// The `Allow` header of a 405: the methods the path takes.
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, _ message: String, type: String? = nil, param: String? = nil) {
         self.status = status
@@ -17,12 +19,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.type = type ?? Self.defaultType(status)
     }
 
+    /// OpenAI's vocabulary: every client error is an `invalid_request_error` except a bad key;
+    /// server-side failures are `server_error`.
     static func defaultType(_ s: HTTPResponse.Status) -> String {
         switch s.code {
         case 401: "authentication_error"
-        case 404: "NotFoundError"
-        case 413: "request_too_large"
-        case 500...: "internal_server_error"
+        case 500...: "server_error"
         default: "invalid_request_error"
         }
     }
@@ -39,10 +41,13 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                 w.field("message", message)
                 w.field("type", type)
                 w.key("param"); if let param { w.string(param) } else { w.null() }
-                w.field("code", Int(status.code))
+                // A string, as OpenAI's clients type it (`code: Optional[str]`): the HTTP status.
+                w.field("code", String(status.code))
             }
         }
-        return w.response(status: status)
+        var response = w.response(status: status)
+        if let allow { response.headers[.allow] = allow }
+        return response
     }
 
     /// Maps the engine's input errors to 4xx; anything else is the server's fault.

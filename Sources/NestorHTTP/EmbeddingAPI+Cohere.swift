@@ -10,8 +10,14 @@ import NestorCore
 extension EmbeddingAPI {
     static let cohereTypes = ["float", "int8", "uint8", "binary", "ubinary", "base64"]
 
+    static let cohereFields: Set<String> = ["model", "texts", "input_type", "embedding_types", "output_dimension", "truncate", "max_tokens"]
+
     func cohereEmbed(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
+        let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
+        try body.only(Self.cohereFields, unsupported: [
+            "images": "this server embeds text only; send 'texts'",
+            "inputs": "mixed-content inputs are not supported; send 'texts'",
+        ])
         let model = try checkModel(body, names: config.modelNames)
         guard let texts = try body.strings("texts"), !texts.isEmpty else {
             throw APIError.badRequest("'texts' must be a non-empty array of strings", param: "texts")
@@ -27,6 +33,10 @@ extension EmbeddingAPI {
         var options = EmbedOptions(dimensions: try body.int("output_dimension"))
         options.promptName = try promptName(body, info: embedder.info)
         if let t = try body.string("truncate") { options.truncation = try truncation(t) }
+        if let k = try body.int("max_tokens") {
+            guard k >= 1 else { throw APIError.badRequest("'max_tokens' must be a positive integer", param: "max_tokens") }
+            options.maxTokens = k
+        }
         let out: EmbeddingOutput
         do {
             out = try await embedder.embed(texts.map { .text($0) }, options: options)

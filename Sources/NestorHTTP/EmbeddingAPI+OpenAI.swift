@@ -11,10 +11,22 @@ struct EmbeddingAPI: Sendable {
 
 /// `POST /v1/embeddings`, as OpenAI defines it and SGLang/vLLM extend it.
 extension EmbeddingAPI {
+    static let openAIFields: Set<String> = [
+        "model", "input", "encoding_format", "dimensions", "user", "add_special_tokens", "truncate_prompt_tokens",
+        "truncation_side", "truncate", "input_type", "prompt_name",
+    ]
+
     func openAIEmbeddings(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
+        let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
+        try body.only(Self.openAIFields)
+        if body.has("user") { _ = try body.string("user") }  // accepted, as OpenAI's is: an end-user tag with no effect here
         let model = try checkModel(body, names: config.modelNames)
         let inputs = try parseInput(body)
+        if config.textInputOnly, inputs.contains(where: { if case .tokens = $0 { true } else { false } }) {
+            throw APIError.badRequest("this server takes text only ('input' as strings); it was started with --text-input-only. "
+                                      + "Clients that tokenise for OpenAI models (LangChain's OpenAIEmbeddings) need check_embedding_ctx_length=False",
+                                      param: "input")
+        }
         guard inputs.count <= config.maxInputs else {
             throw APIError.badRequest("'input' has \(inputs.count) items; at most \(config.maxInputs) are allowed", param: "input")
         }
@@ -35,7 +47,9 @@ extension EmbeddingAPI {
         metrics.recordEmbedding(inputs: inputs.count, tokens: out.totalTokens)
         let w = JSONWriter()
         w.object {
+            w.field("id", "embd-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
             w.field("object", "list")
+            w.field("created", Int(Date().timeIntervalSince1970))
             w.key("data")
             w.array {
                 for (i, v) in out.vectors.enumerated() {
@@ -52,6 +66,7 @@ extension EmbeddingAPI {
             w.object {
                 w.field("prompt_tokens", out.totalTokens)
                 w.field("total_tokens", out.totalTokens)
+                w.field("completion_tokens", 0)
             }
         }
         return w.response()

@@ -7,7 +7,8 @@ import VectorMath
 /// one to many, or pairwise for two lists of equal length (vLLM's rules).
 extension EmbeddingAPI {
     func score(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
+        let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
+        try body.only(["model", "text_1", "text_2"])
         let model = try checkModel(body, names: config.modelNames)
         let a = try scoreTexts(body, "text_1"), b = try scoreTexts(body, "text_2")
         guard a.count == 1 || a.count == b.count else {
@@ -46,6 +47,7 @@ extension EmbeddingAPI {
             w.object {
                 w.field("prompt_tokens", out.totalTokens)
                 w.field("total_tokens", out.totalTokens)
+                w.field("completion_tokens", 0)
             }
         }
         return w.response()

@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// Turns every error into OpenAI's JSON shape and records each request in the metrics.
 /// Unknown errors become a 500 whose message reveals nothing of the internals.
 struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
+    let routes: RouteTable
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -14,13 +17,27 @@ struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let e as APIError {
             response = try e.response(from: request, context: context)
+        } catch let e as HTTPError where e.status == .notFound && e.body == nil {
+            let allowed = routes.methods(for: route)
+            if allowed.isEmpty {
+                response = try APIError(.notFound, "no route for \(request.method) \(route)").response(from: request, context: context)
+            } else {
+                let list = allowed.map(\.rawValue).joined(separator: ", ")
+                var e = APIError(.methodNotAllowed, "\(route) does not take \(request.method); it takes \(list)")
+                e.allow = list
+                response = try e.response(from: request, context: context)
+            }
         } catch let e as HTTPError {
-            let message = e.body ?? (e.status == .notFound ? "no route for \(request.method) \(route)" : e.status.reasonPhrase)
-            response = try APIError(e.status, message).response(from: request, context: context)
+            response = try APIError(e.status, e.body ?? e.status.reasonPhrase).response(from: request, context: context)
         } catch let e as HTTPResponseError {
             response = try APIError(e.status, e.status.reasonPhrase).response(from: request, context: context)
         } catch {
+            // Nothing unexpected goes unlogged; the client hears nothing of the internals.
+            logger.error("\(request.method) \(route) failed: \(String(reflecting: error))")
             response = try APIError(.internalServerError, "internal error").response(from: request, context: context)
+        }
+        if response.status.code >= 500 {
+            logger.warning("\(request.method) \(route) answered \(response.status.code)")
         }
         metrics.recordRequest(route: Self.label(route), status: Int(response.status.code),
                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
@@ -35,7 +52,7 @@ extension ErrorAndMetricsMiddleware {
                      "/collections", "/ingest", "/search"]
         if known.contains(path) { return path }
         if path.hasPrefix("/collections/") { return path.hasSuffix("/optimize") ? "/collections/{name}/optimize" : "/collections/{name}" }
-        if path.hasPrefix("/documents/") { return "/documents/{collection}/{id}" }
+        if path.hasPrefix("/documents/") { return path.split(separator: "/").count == 2 ? "/documents/{collection}" : "/documents/{collection}/{id}" }
         return "other"
     }
 }
@@ -47,8 +64,11 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if keys.isEmpty || request.uri.path == "/health" { return try await next(request, context) }
+        // The scheme is case-insensitive (RFC 9110 §11.1); the key is compared exactly.
         let header = request.headers[.authorization] ?? ""
-        guard header.hasPrefix("Bearer "), keys.contains(String(header.dropFirst("Bearer ".count))) else {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+              keys.contains(parts[1].trimmingCharacters(in: .whitespaces)) else {
             throw APIError(.unauthorized, "missing or invalid API key; send Authorization: Bearer <key>")
         }
         return try await next(request, context)

@@ -7,15 +7,26 @@ import NIOCore
 struct JSONBody {
     let fields: [String: Any]
 
-    static func read(_ request: Request, limit: Int) async throws -> JSONBody {
-        var request = request
+    static func read(_ request: Request, limit: Int, timeout: Double = 60) async throws -> JSONBody {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            // A body that trickles in is cut off: a slow sender cannot hold a request open forever.
+            buffer = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+                group.addTask {
+                    var r = request
+                    return try await r.collectBody(upTo: limit)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .nanoseconds(Int64(timeout * 1e9)))
+                    throw APIError(.requestTimeout, "the request body did not arrive within \(Int(timeout)) s")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!  // safe: two tasks were added
+            }
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the request body is larger than \(limit) bytes")
         }
-        if let type = request.headers[.contentType], !type.lowercased().contains("json") {
+        if let type = request.headers[.contentType], !isJSONMediaType(type) {
             throw APIError(.unsupportedMediaType, "the request body must be JSON (Content-Type: application/json), got \(type)")
         }
         let data = Data(buffer.readableBytesView)
@@ -27,6 +38,25 @@ struct JSONBody {
         return JSONBody(fields: fields)
     }
 
+    /// Refuses fields outside `allowed` with a 400 naming the first (sorted), so a client learns
+    /// that a setting it sent is not applied instead of getting a result that ignored it.
+    /// `unsupported` gives a reason for fields that other servers know but this one does not do.
+    func only(_ allowed: Set<String>, at path: String? = nil, unsupported: [String: String] = [:]) throws {
+        let unknown = fields.keys.filter { !allowed.contains($0) }.sorted()
+        guard let first = unknown.first else { return }
+        let name = path.map { "\($0).\(first)" } ?? first
+        if let why = unsupported[first] { throw APIError.badRequest("'\(name)' is not supported: \(why)", param: name) }
+        let list = unknown.count > 1 ? " (also: \(unknown.dropFirst().joined(separator: ", ")))" : ""
+        throw APIError.badRequest("unknown field '\(name)'\(list); this endpoint accepts \(allowed.sorted().joined(separator: ", "))", param: name)
+    }
+
+    /// A nested object field as a body of its own (nil when absent or null).
+    func object(_ k: String) throws -> JSONBody? {
+        guard has(k) else { return nil }
+        guard let o = fields[k] as? [String: Any] else { throw APIError.badRequest("'\(k)' must be a JSON object", param: k) }
+        return JSONBody(fields: o)
+    }
+
     func has(_ k: String) -> Bool { fields[k] != nil && !(fields[k] is NSNull) }
 
     func string(_ k: String) throws -> String? {
@@ -35,10 +65,12 @@ struct JSONBody {
         return s
     }
 
-    func int(_ k: String) throws -> Int? {
+    /// `at` names the enclosing object in the error (`chunking.max_tokens`).
+    func int(_ k: String, at path: String? = nil) throws -> Int? {
         guard has(k) else { return nil }
         guard let n = fields[k] as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e9 else {
-            throw APIError.badRequest("'\(k)' must be an integer", param: k)
+            let name = path.map { "\($0).\(k)" } ?? k
+            throw APIError.badRequest("'\(name)' must be an integer", param: name)
         }
         return n.intValue
     }
@@ -56,6 +88,12 @@ struct JSONBody {
         }
         return s
     }
+}
+
+/// `application/json`, or any `+json` type, with or without parameters (`; charset=utf-8`).
+func isJSONMediaType(_ header: String) -> Bool {
+    let type = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
 }
 
 /// JSONSerialization gives booleans as NSNumber (and `is Bool` holds for 0 and 1 too); the

@@ -1,18 +1,21 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NestorCore
 import Retrieval
 
 /// The whole HTTP surface over an `Embedder`, for `nestor serve` and for in-process tests.
 public func buildRouter(embedder: any Embedder, retrieval: RetrievalService? = nil, config: ServerConfiguration,
-                        metrics: ServerMetrics = ServerMetrics()) -> Router<BasicRequestContext>
+                        metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "nestor.http")) -> Router<BasicRequestContext>
 {
     var config = config
     if config.modelNames.isEmpty { config.modelNames = [embedder.info.name] }
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics))
-    router.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys)))
+    let base = Router(context: BasicRequestContext.self)
+    let table = RouteTable()
+    base.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, routes: table, logger: logger))
+    base.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys)))
+    let router = RecordingRouter(router: base, table: table)
 
     let api = EmbeddingAPI(embedder: embedder, config: config, metrics: metrics)
     router.post("/v1/embeddings") { request, _ in try await api.openAIEmbeddings(request) }
@@ -57,7 +60,7 @@ public func buildRouter(embedder: any Embedder, retrieval: RetrievalService? = n
         Response(status: .ok, headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
-    return router
+    return base
 }
 
 /// The application `nestor serve` runs; SIGTERM/SIGINT shut it down gracefully (requests in
@@ -65,11 +68,16 @@ public func buildRouter(embedder: any Embedder, retrieval: RetrievalService? = n
 public func buildApplication(embedder: any Embedder, retrieval: RetrievalService? = nil, config: ServerConfiguration,
                              logger: Logger? = nil) -> some ApplicationProtocol
 {
-    let router = buildRouter(embedder: embedder, retrieval: retrieval, config: config)
     var log = logger ?? Logger(label: "nestor")
     if logger == nil { log.logLevel = .info }
+    let router = buildRouter(embedder: embedder, retrieval: retrieval, config: config, logger: log)
+    // An idle connection (no request, or a request head that never completes) is closed after
+    // `idleTimeout`, and at most `maxConnections` are open at once: slow or idle clients cannot
+    // hold every file descriptor.
     return Application(
         router: router,
-        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "nestor"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(config.idleTimeout * 1e9)))),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "nestor",
+                             availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections, logger: log)),
         logger: log)
 }

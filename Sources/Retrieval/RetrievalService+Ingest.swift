@@ -3,37 +3,38 @@ import NestorCore
 
 extension RetrievalService {
     /// Chunks, embeds and stores a batch of documents. Returns only once the batch is durable;
-    /// a failure anywhere leaves the collection as it was (nothing half-applied).
-    public nonisolated func ingest(_ documents: [IngestDocument], into collection: String,
-                                   chunking: ChunkingOptions? = nil) async throws -> IngestResult {
-        let index = try await index(collection)
+    /// a failure anywhere leaves the collection as it was (nothing half-applied). Work that may
+    /// follow a commit (fitting the coarse basis) runs in the background, never inside the
+    /// acknowledged request.
+    public nonisolated func ingest(_ request: IngestRequest) async throws -> IngestResult {
+        let index = try await index(request.collection)
+        let documents = request.documents
         guard !documents.isEmpty else { throw RetrievalError(.invalid, "'documents' must not be empty", param: "documents") }
         guard documents.count <= settings.maxDocumentsPerRequest else {
             throw RetrievalError(.tooLarge, "'documents' has \(documents.count) items; at most \(settings.maxDocumentsPerRequest) per request", param: "documents")
         }
-        let info = embedder.info
-        let prompt = info.documentPromptName
-        let room = info.maxInputTokens - (try embedder.overheadTokens(promptName: prompt))
-        let options = try chunking ?? ChunkingOptions(maxTokens: room)
-        guard options.maxTokens >= 1, options.maxTokens <= room else {
-            throw RetrievalError(.invalid, "'chunking.max_tokens' must be between 1 and \(room) for this model, got \(options.maxTokens)", param: "chunking.max_tokens")
-        }
-        guard options.overlapTokens >= 0, options.overlapTokens < options.maxTokens else {
-            throw RetrievalError(.invalid, "'chunking.overlap_tokens' must be between 0 and max_tokens − 1", param: "chunking.overlap_tokens")
-        }
+        let options = try chunkingOptions(request.chunking)
+        let prompt = embedder.info.documentPromptName
         var ids = Set<String>()
         var prepared = [(id: String, doc: IngestDocument, chunks: [TextChunk])]()
+        var total = 0
         for (i, d) in documents.enumerated() {
             let id = d.id ?? UUID().uuidString.lowercased()
-            guard !id.isEmpty, id.utf8.count <= 512 else {
-                throw RetrievalError(.invalid, "documents[\(i)].id must be 1–512 bytes", param: "documents[\(i)].id")
+            if let p = DocumentIdRule.problem(id, maxBytes: settings.maxIdBytes) {
+                throw RetrievalError(.invalid, "documents[\(i)].id \(p)", param: "documents[\(i)].id")
             }
             guard ids.insert(id).inserted else {
                 throw RetrievalError(.invalid, "documents[\(i)].id \"\(id)\" appears twice in this batch", param: "documents[\(i)].id")
             }
+            try checkMetadata(d.metadata, param: "documents[\(i)].metadata")
             let chunks = Chunker.split(d.text, spans: try embedder.tokenSpans(d.text), options: options)
             guard !chunks.isEmpty else {
                 throw RetrievalError(.invalid, "documents[\(i)].text has no content to index", param: "documents[\(i)].text")
+            }
+            total += chunks.count
+            guard total <= settings.maxChunksPerRequest else {
+                throw RetrievalError(.tooLarge, "this request would make more than \(settings.maxChunksPerRequest) chunks (at documents[\(i)]); "
+                                     + "send fewer or shorter documents per request", param: "documents")
             }
             prepared.append((id, d, chunks))
         }
@@ -43,15 +44,47 @@ extension RetrievalService {
         let t1 = Date()
         var next = 0
         let inputs = prepared.map { p -> CollectionIndex.Input in
-            let chunks = p.chunks.map { c -> (text: String, tokenStart: Int, tokenEnd: Int, vector: [Float]) in
+            let chunks = p.chunks.map { c -> CollectionIndex.Chunk in
                 defer { next += 1 }
-                return (c.text, c.tokenStart, c.tokenEnd, vectors[next])
+                return CollectionIndex.Chunk(text: c.text, tokenStart: c.tokenStart, tokenEnd: c.tokenEnd, vector: vectors[next])
             }
             return CollectionIndex.Input(id: p.id, text: p.doc.text, metadata: p.doc.metadata, chunks: chunks)
         }
         try await index.apply(upserts: inputs)
-        try await refit(index, force: false)
-        return IngestResult(documents: prepared.map { IngestedDocument(id: $0.id, chunks: $0.chunks.count) },
+        await scheduleRefit(index)
+        return IngestResult(collection: request.collection, documents: prepared.map { IngestedDocument(id: $0.id, chunks: $0.chunks.count) },
                             embedSeconds: t1.timeIntervalSince(t0), writeSeconds: Date().timeIntervalSince(t1))
+    }
+
+    /// The chunking a request asks for, with the model's defaults filled in and checked.
+    nonisolated func chunkingOptions(_ c: ChunkingRequest?) throws -> ChunkingOptions {
+        let room = embedder.info.maxInputTokens - (try embedder.overheadTokens(promptName: embedder.info.documentPromptName))
+        let maxTokens = c?.maxTokens ?? room
+        guard maxTokens >= 1, maxTokens <= room else {
+            throw RetrievalError(.invalid, "'chunking.max_tokens' must be between 1 and \(room) for this model, got \(maxTokens)", param: "chunking.max_tokens")
+        }
+        let overlap = c?.overlapTokens ?? 0
+        guard overlap >= 0, overlap < maxTokens else {
+            throw RetrievalError(.invalid, "'chunking.overlap_tokens' must be between 0 and max_tokens − 1 (\(maxTokens - 1)), got \(overlap)",
+                                 param: "chunking.overlap_tokens")
+        }
+        return ChunkingOptions(maxTokens: maxTokens, overlapTokens: overlap)
+    }
+
+    /// Metadata limits: a bounded size and depth, so one document cannot make every filter and
+    /// every result heavy.
+    nonisolated func checkMetadata(_ m: Metadata, param: String) throws {
+        let depth = MetadataValue.object(m).depth
+        guard depth <= settings.maxMetadataDepth else {
+            throw RetrievalError(.invalid, "\(param) is nested \(depth) levels deep; at most \(settings.maxMetadataDepth)", param: param)
+        }
+        if m.isEmpty { return }
+        let bytes = MetadataValue.jsonText(m).utf8.count
+        guard bytes <= settings.maxMetadataBytes else {
+            throw RetrievalError(.tooLarge, "\(param) is \(bytes) bytes as JSON; at most \(settings.maxMetadataBytes)", param: param)
+        }
+        if let bad = m.keys.first(where: { $0.isEmpty || $0.utf8.count > 256 }) {
+            throw RetrievalError(.invalid, "\(param) has a key of \(bad.utf8.count) bytes; keys are 1–256 bytes", param: param)
+        }
     }
 }

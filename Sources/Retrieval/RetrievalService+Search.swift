@@ -2,21 +2,29 @@ import Foundation
 import NestorCore
 
 extension RetrievalService {
+    /// The options a request resolves to: its own values, checked, and the service's defaults
+    /// for the rest (the only place they are decided).
+    public nonisolated func resolve(_ r: SearchRequest) throws -> SearchOptions {
+        let topK = r.topK ?? settings.defaultTopK
+        guard topK >= 1, topK <= settings.maxTopK else {
+            throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(topK)", param: "top_k")
+        }
+        let depth = r.rerankDepth ?? max(100, 10 * topK)
+        guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
+        let ef = r.ef ?? max(depth, 64)
+        guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
+        return SearchOptions(topK: topK, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact)
+    }
+
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and
     /// fetches the winning chunks' text and metadata. Optionally keeps one hit per document.
-    public nonisolated func search(_ query: SearchQuery, in collection: String, options: SearchOptions,
-                                   groupByDocument: Bool = false, includeVectors: Bool = false) async throws -> SearchResult {
+    public nonisolated func search(_ request: SearchRequest) async throws -> SearchResult {
+        let collection = request.collection
         let index = try await index(collection)
-        guard options.topK >= 1, options.topK <= settings.maxTopK else {
-            throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(options.topK)", param: "top_k")
-        }
-        guard options.rerankDepth >= 0, options.rerankDepth <= 10_000 else {
-            throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000", param: "rerank_depth")
-        }
-        guard options.ef >= 1, options.ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000", param: "ef") }
+        let options = try resolve(request)
         let t0 = Date()
         let vector: [Float]
-        switch query {
+        switch request.query {
         case .text(let text):
             guard !text.isEmpty else { throw RetrievalError(.invalid, "'query' must not be empty", param: "query") }
             let prompt = embedder.info.queryPromptName
@@ -32,25 +40,28 @@ extension RetrievalService {
         }
         let embedSeconds = Date().timeIntervalSince(t0)
         var o = options
-        if groupByDocument { o.topK = min(settings.maxTopK * 4, options.topK * 4); o.rerankDepth = max(o.rerankDepth, o.topK) }
+        if request.groupByDocument { o.topK = min(settings.maxTopK * 4, options.topK * 4); o.rerankDepth = max(o.rerankDepth, o.topK) }
         let outcome = index.search(vector, o)
         var hits = outcome.hits
-        if groupByDocument {
+        if request.groupByDocument {
             var seen = Set<String>()
             hits = hits.filter { seen.insert($0.documentId).inserted }
         }
         hits = Array(hits.prefix(options.topK))
         let t2 = Date()
-        let rows = try await store.chunks(nodes: hits.map(\.label), in: collection)
-        var byLabel = [UInt64: (chunk: ChunkRow, metadata: String)]()
-        for r in rows { byLabel[r.chunk.node] = r }
+        let rows = try await store.chunks(labels: hits.map(\.label), in: collection)
+        var byLabel = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()
+        for r in rows { byLabel[r.chunk.label] = r }
+        let include = request.include
         let out = hits.compactMap { h -> RetrievedChunk? in
             guard let r = byLabel[h.label] else { return nil }  // deleted between search and fetch
-            return RetrievedChunk(documentId: h.documentId, chunkIndex: r.chunk.ordinal, score: h.score, text: r.chunk.text,
-                                  metadata: r.metadata, vector: includeVectors ? r.chunk.vector : nil)
+            return RetrievedChunk(documentId: h.documentId, chunkIndex: r.chunk.ordinal, score: h.score,
+                                  text: include.contains(.text) ? r.chunk.text : nil,
+                                  metadata: include.contains(.metadata) ? r.metadata : nil,
+                                  vector: include.contains(.vector) ? r.chunk.vector : nil)
         }
-        return SearchResult(hits: out, path: outcome.path, candidates: outcome.candidates, embedSeconds: embedSeconds,
-                            coarseSeconds: outcome.coarseSeconds, rerankSeconds: outcome.rerankSeconds,
+        return SearchResult(collection: collection, hits: out, path: outcome.path, candidates: outcome.candidates,
+                            embedSeconds: embedSeconds, coarseSeconds: outcome.coarseSeconds, rerankSeconds: outcome.rerankSeconds,
                             fetchSeconds: Date().timeIntervalSince(t2))
     }
 }

@@ -4,32 +4,44 @@ import NestorCore
 import TensorOps
 
 /// Collections, ingest and search over one embedder and one store. The actor only guards the
-/// table of loaded collections; embedding, searching and writing run outside it, so requests
-/// to different collections, and searches on one collection, proceed in parallel.
+/// table of loaded collections and the background work; embedding, searching and writing run
+/// outside it, so requests to different collections, and searches on one collection, proceed
+/// in parallel. Background work (a coarse-basis fit) is awaited by `settle()`, which `serve`
+/// calls after the server has drained and before the store closes.
 public actor RetrievalService {
-    let store: any DocumentStore
+    let store: any IndexStore
     public nonisolated let embedder: any Embedder
-    let settings: RetrievalSettings
+    public nonisolated let settings: RetrievalSettings
     let logger: Logger
     private var loaded: [String: CollectionIndex] = [:]
     private var unavailable: [String: (spec: CollectionSpec, reason: String)] = [:]
+    /// At most one coarse-basis fit per collection at a time.
+    private var refits: [String: Task<Void, Never>] = [:]
 
-    /// Opens every stored collection; one built with another model stays listed but refuses
-    /// requests with the reason, rather than returning vectors from a different space.
-    public init(store: any DocumentStore, embedder: any Embedder, settings: RetrievalSettings = RetrievalSettings(),
+    /// Opens every stored collection. One built with another model, or whose stored data cannot
+    /// be served, stays listed but refuses requests with the reason (and a log line), rather
+    /// than stopping the server or returning vectors from a different space.
+    public init(store: any IndexStore, embedder: any Embedder, settings: RetrievalSettings = RetrievalSettings(),
                 logger: Logger = Logger(label: "nestor.retrieval")) async throws {
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.logger = logger
         for spec in try await store.collections() {
-            if let reason = Self.mismatch(spec, embedder.info) {
+            if let reason = Self.mismatch(spec, embedder.info) ?? spec.problem.map({ "collection \(spec.name) cannot be served: \($0)" }) {
                 logger.error("collection \(spec.name) is unavailable: \(reason)")
                 unavailable[spec.name] = (spec, reason)
                 continue
             }
-            loaded[spec.name] = try await CollectionIndex(spec: spec, store: store, logger: logger)
-            logger.info("loaded collection \(spec.name)", metadata: ["chunks": "\(loaded[spec.name]?.state.read(\.chunkCount) ?? 0)"])
+            do {
+                let index = try await CollectionIndex(spec: spec, store: store, logger: logger)
+                loaded[spec.name] = index
+                logger.info("loaded collection \(spec.name)", metadata: ["chunks": "\(index.state.read(\.chunkCount))"])
+            } catch let e as StoreError where e.code == .corrupt {
+                let reason = "collection \(spec.name) cannot be served: its stored data is damaged (\(e.message)); delete it and ingest again"
+                logger.error("\(reason)")
+                unavailable[spec.name] = (spec, reason)
+            }
         }
     }
 
@@ -39,18 +51,27 @@ public actor RetrievalService {
             + "\(info.name) (\(info.dimensions)); serve that model, or delete the collection and ingest again"
     }
 
+    /// Waits until no background work is running (tests; shutdown).
+    public func settle() async {
+        while let (name, task) = refits.first {
+            await task.value
+            if refits[name] == task { refits[name] = nil }
+        }
+    }
+
     // MARK: collections
 
-    public func createCollection(name: String, coarseDimensions: Int?, m: Int?, efConstruction: Int?) async throws -> CollectionInfo {
-        guard !name.isEmpty, name.count <= 128, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
+    public func createCollection(_ r: CollectionRequest) async throws -> CollectionInfo {
+        let name = r.name
+        guard !name.isEmpty, name.utf8.count <= 128, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
             throw RetrievalError(.invalid, "'name' must be 1–128 characters of A–Z, a–z, 0–9, '-', '_', '.'", param: "name")
         }
         let info = embedder.info
-        let coarse = coarseDimensions ?? defaultCoarse(info)
+        let coarse = r.coarseDimensions ?? defaultCoarse(info)
         guard coarse >= 1, coarse <= info.dimensions else {
             throw RetrievalError(.invalid, "'coarse_dimensions' must be between 1 and the model's \(info.dimensions), got \(coarse)", param: "coarse_dimensions")
         }
-        let m = m ?? 16, efc = efConstruction ?? 200
+        let m = r.m ?? settings.defaultM, efc = r.efConstruction ?? settings.defaultEfConstruction
         guard (2...128).contains(m) else { throw RetrievalError(.invalid, "'m' must be between 2 and 128, got \(m)", param: "m") }
         guard (1...4096).contains(efc) else {
             throw RetrievalError(.invalid, "'ef_construction' must be between 1 and 4096, got \(efc)", param: "ef_construction")
@@ -58,8 +79,7 @@ public actor RetrievalService {
         guard loaded[name] == nil, unavailable[name] == nil else {
             throw RetrievalError(.conflict, "collection \(name) already exists", param: "name")
         }
-        let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse,
-                                  metric: .cosine, m: m, efConstruction: efc)
+        let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse, m: m, efConstruction: efc)
         do {
             try await store.createCollection(spec)
         } catch let e as StoreError where e.code == .alreadyExists {
@@ -97,8 +117,11 @@ public actor RetrievalService {
     }
 
     private func describe(_ index: CollectionIndex) -> CollectionInfo {
-        let (docs, chunks, rotated) = index.state.read { ($0.documentCount, $0.chunkCount, $0.projection.rotation != nil) }
-        return CollectionInfo(spec: index.spec, documents: docs, chunks: chunks, coarseBasis: rotated ? "pca" : "prefix")
+        index.state.read {
+            CollectionInfo(spec: index.spec, documents: $0.documentCount, chunks: $0.chunkCount,
+                           coarseBasis: $0.projection.rotation != nil ? "pca" : "prefix",
+                           graphNodes: $0.graph.nodeCount, deletedNodes: $0.graph.deletedCount)
+        }
     }
 
     private func describeUnavailable(_ u: (spec: CollectionSpec, reason: String)) -> CollectionInfo {
@@ -122,11 +145,11 @@ public actor RetrievalService {
         return try await store.document(id, in: collection)
     }
 
+    /// Deletes a document durably; false when it was not stored.
     public nonisolated func deleteDocument(_ id: String, in collection: String) async throws -> Bool {
         let index = try await index(collection)
         guard index.state.read({ $0.contains(document: id) }) else { return false }
-        try await index.apply(upserts: [], deletions: [id])
-        return true
+        return try await index.apply(upserts: [], deletions: [id]).deleted.contains(id)
     }
 
     // MARK: coarse basis
@@ -141,15 +164,39 @@ public actor RetrievalService {
 
     nonisolated var usesRotation: Bool { embedder.info.matryoshka == .none }
 
-    func refit(_ index: CollectionIndex, force: Bool) async throws {
+    /// Starts a basis fit in the background when the collection has just grown past the
+    /// threshold; one at a time per collection, and none once a basis is fitted.
+    func scheduleRefit(_ index: CollectionIndex) {
+        let name = index.spec.name
+        guard refits[name] == nil, needsRefit(index) else { return }
+        let logger = logger
+        refits[name] = Task {
+            do {
+                try await self.refit(index, force: false)
+            } catch {
+                logger.error("fitting the coarse basis of collection \(name) failed (searches keep the current one): \(error)")
+            }
+            await self.refitFinished(name)
+        }
+    }
+
+    private func refitFinished(_ name: String) { refits[name] = nil }
+
+    nonisolated func needsRefit(_ index: CollectionIndex) -> Bool {
+        let spec = index.spec
+        guard usesRotation, spec.coarseDimensions < spec.dimensions else { return false }
+        let (count, fitted) = index.state.read { ($0.chunkCount, $0.projection.rotation != nil) }
+        return !fitted && count >= max(settings.rotationMinimumVectors, 2 * spec.dimensions)
+    }
+
+    nonisolated func refit(_ index: CollectionIndex, force: Bool) async throws {
         let spec = index.spec
         guard usesRotation, spec.coarseDimensions < spec.dimensions else {
             if force { try await index.rebuild(rotation: nil) }
             return
         }
-        let (count, fitted) = index.state.read { ($0.chunkCount, $0.projection.rotation != nil) }
-        let enough = count >= max(settings.rotationMinimumVectors, 2 * spec.dimensions)
-        guard force ? count >= 2 : (enough && !fitted) else { return }
+        let count = index.state.read(\.chunkCount)
+        guard force ? count >= 2 : needsRefit(index) else { return }
         let all = index.vectors()
         let stride = max(1, all.count / settings.rotationSample)
         let sample = Swift.stride(from: 0, to: all.count, by: stride).flatMap { all[$0].vector }

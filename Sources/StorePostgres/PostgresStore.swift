@@ -1,17 +1,18 @@
 import Foundation
-import HNSW
 import Logging
 import NestorCore
 import NestorMigrations
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The server-backed store: PostgreSQL through postgres-nio's pooled `PostgresClient`. Every
 /// `write` is one transaction; migrations run under a transaction-scoped advisory lock, so two
-/// instances starting at once cannot race.
-public final class PostgresStore: DocumentStore {
+/// instances starting at once cannot race. The client's connection pool lives in `run()`, as a
+/// service: `serve` runs it in its `ServiceGroup` (first in, last out, so the store outlives the
+/// server's requests), tools through `whileRunning`.
+public final class PostgresStore: IndexStore, Service {
     private let client: PostgresClient
-    private let runner: Task<Void, Never>
     let logger: Logger
     /// Where `claimExclusiveUse` opens its own session (a pooled one could be recycled).
     let sessionConfiguration: PostgresConnection.Configuration
@@ -42,12 +43,26 @@ public final class PostgresStore: DocumentStore {
         let client = PostgresClient(configuration: config)
         self.client = client
         self.logger = logger
-        runner = Task { await client.run() }
     }
 
-    deinit {
-        runner.cancel()
-        if let session = exclusiveSession.withLock({ $0 }) { Task { try? await session.close() } }
+    /// Runs the connection pool until the task is cancelled or a graceful shutdown reaches it;
+    /// closes the exclusive-use session on the way out.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await client.run()
+        } onGracefulShutdown: {}
+        await releaseExclusiveUse()
+    }
+
+    /// Runs the store for the duration of `body` (tools and tests; `serve` uses its ServiceGroup).
+    public func whileRunning<T: Sendable>(_ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await self.client.run(); return nil }
+            defer { group.cancelAll() }
+            let result = try await body(self)
+            await releaseExclusiveUse()
+            return result
+        }
     }
 
     /// A transaction whose own errors (a `StoreError` thrown inside) reach the caller unwrapped.
@@ -56,8 +71,35 @@ public final class PostgresStore: DocumentStore {
             return try await client.withTransaction(logger: logger, body)
         } catch let e as PostgresTransactionError {
             if let inner = e.closureError as? StoreError { throw inner }
-            throw e.closureError ?? e.commitError ?? e.beginError ?? e
+            throw Self.storeError(e.closureError ?? e.commitError ?? e.beginError ?? e)
         }
+    }
+
+    /// A query outside a transaction, its errors as `StoreError`s.
+    private func query(_ q: PostgresQuery) async throws -> PostgresRowSequence {
+        do {
+            return try await client.query(q, logger: logger)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// postgres-nio's errors as `StoreError`s: lock and statement timeouts, serialisation
+    /// failures and lost connections are `.busy` (the service answers 503 and a retry may work),
+    /// the rest `.backend`. The message carries the server's SQLSTATE and text, never the query's
+    /// bound values (`PSQLError`'s description redacts them).
+    static func storeError(_ error: any Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let e = error as? PSQLError {
+            let state = e.serverInfo?[.sqlState] ?? ""
+            let text = e.serverInfo?[.message] ?? "\(e.code)"
+            // 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 40001/40P01 serialisation/deadlock.
+            if ["57014", "55P03", "40001", "40P01"].contains(state) || e.code == .connectionError || e.code == .serverClosedConnection {
+                return StoreError(.busy, "PostgreSQL is busy or unreachable (\(state.isEmpty ? "\(e.code)" : state)): \(text)")
+            }
+            return StoreError(.backend, "PostgreSQL \(state): \(text)")
+        }
+        return StoreError(.backend, "PostgreSQL: \(error)")
     }
 
     /// How long `migrate` (the first contact at start-up) waits for the server.
@@ -100,36 +142,36 @@ public final class PostgresStore: DocumentStore {
     }
 
     public func createCollection(_ s: CollectionSpec) async throws {
-        let rows = try await client.query("""
+        let rows = try await query("""
             INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed)
-            VALUES (\(s.name), \(s.model), \(s.dimensions), \(s.coarseDimensions), \(Self.metricName(s.metric)), \(s.m),
+            VALUES (\(s.name), \(s.model), \(s.dimensions), \(s.coarseDimensions), 'cosine', \(s.m),
                     \(s.efConstruction), \(Int64(bitPattern: s.seed)))
             ON CONFLICT (name) DO NOTHING RETURNING name
-            """, logger: logger)
+            """)
         var inserted = false
         for try await _ in rows.decode(String.self) { inserted = true }
         if !inserted { throw StoreError(.alreadyExists, "collection \(s.name) already exists") }
     }
 
     public func collections() async throws -> [CollectionSpec] {
-        try await specs(client.query("""
+        try await specs(query("""
             SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed
             FROM collections ORDER BY name
-            """, logger: logger))
+            """))
     }
 
     public func collection(named name: String) async throws -> CollectionSpec? {
-        try await specs(client.query("""
+        try await specs(query("""
             SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed
             FROM collections WHERE name = \(name)
-            """, logger: logger)).first
+            """)).first
     }
 
     private func specs(_ rows: PostgresRowSequence) async throws -> [CollectionSpec] {
         var out = [CollectionSpec]()
-        for try await (name, model, dim, coarse, metric, m, efc, seed) in rows.decode((String, String, Int, Int, String, Int, Int, Int64).self) {
+        for try await (name, model, dim, coarse, _, m, efc, seed) in rows.decode((String, String, Int, Int, String, Int, Int, Int64).self) {
             out.append(CollectionSpec(name: name, model: model, dimensions: dim, coarseDimensions: coarse,
-                                      metric: Self.metric(metric), m: m, efConstruction: efc, seed: UInt64(bitPattern: seed)))
+                                      m: m, efConstruction: efc, seed: UInt64(bitPattern: seed)))
         }
         return out
     }
@@ -147,79 +189,69 @@ public final class PostgresStore: DocumentStore {
 
     public func document(_ id: String, in collection: String) async throws -> DocumentRow? {
         var doc: DocumentRow?
-        for try await (text, metadata) in try await client.query(
-            "SELECT text, metadata FROM documents WHERE collection = \(collection) AND id = \(id)", logger: logger
+        for try await (text, metadata) in try await query(
+            "SELECT text, metadata FROM documents WHERE collection = \(collection) AND id = \(id)"
         ).decode((String, String).self) {
-            doc = DocumentRow(id: id, text: text, metadata: metadata)
+            doc = DocumentRow(id: id, text: text, metadata: MetadataValue.fields(ofJSON: metadata))
         }
         guard var d = doc else { return nil }
-        d.chunks = try await chunkRows(client.query("""
-            SELECT node, document_id, ordinal, text, token_start, token_end, vector FROM chunks
+        d.chunks = try await chunkRows(query("""
+            SELECT label, document_id, ordinal, text, token_start, token_end, vector FROM chunks
             WHERE collection = \(collection) AND document_id = \(id) ORDER BY ordinal
-            """, logger: logger))
+            """))
         return d
     }
 
     private func chunkRows(_ rows: PostgresRowSequence) async throws -> [ChunkRow] {
         var out = [ChunkRow]()
-        for try await (node, doc, ordinal, text, start, end, vector) in rows.decode((Int64, String, Int, String, Int, Int, Data).self) {
-            out.append(ChunkRow(node: UInt64(bitPattern: node), documentId: doc, ordinal: ordinal, text: text,
+        for try await (label, doc, ordinal, text, start, end, vector) in rows.decode((Int64, String, Int, String, Int, Int, Data).self) {
+            out.append(ChunkRow(label: UInt64(bitPattern: label), documentId: doc, ordinal: ordinal, text: text,
                                 tokenStart: start, tokenEnd: end, vector: Self.floats(vector)))
         }
         return out
     }
 
-    public func chunkNodes(ofDocuments ids: [String], in collection: String) async throws -> [UInt64] {
-        guard !ids.isEmpty else { return [] }
-        var out = [UInt64]()
-        for try await n in try await client.query(
-            "SELECT node FROM chunks WHERE collection = \(collection) AND document_id = ANY(\(ids))", logger: logger
-        ).decode(Int64.self) { out.append(UInt64(bitPattern: n)) }
-        return out
-    }
-
-    public func chunks(nodes: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: String)] {
-        guard !nodes.isEmpty else { return [] }
-        var found = [UInt64: (chunk: ChunkRow, metadata: String)]()
-        let rows = try await client.query("""
-            SELECT c.node, c.document_id, c.ordinal, c.text, c.token_start, c.token_end, c.vector, d.metadata
+    public func chunks(labels: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: Metadata)] {
+        guard !labels.isEmpty else { return [] }
+        var found = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()
+        let rows = try await query("""
+            SELECT c.label, c.document_id, c.ordinal, c.text, c.token_start, c.token_end, c.vector, d.metadata
             FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.document_id
-            WHERE c.collection = \(collection) AND c.node = ANY(\(nodes.map { Int64(bitPattern: $0) }))
-            """, logger: logger)
-        for try await (node, doc, ordinal, text, start, end, vector, metadata) in rows.decode((Int64, String, Int, String, Int, Int, Data, String).self) {
-            let c = ChunkRow(node: UInt64(bitPattern: node), documentId: doc, ordinal: ordinal, text: text, tokenStart: start,
+            WHERE c.collection = \(collection) AND c.label = ANY(\(labels.map { Int64(bitPattern: $0) }))
+            """)
+        for try await (label, doc, ordinal, text, start, end, vector, metadata) in rows.decode((Int64, String, Int, String, Int, Int, Data, String).self) {
+            let c = ChunkRow(label: UInt64(bitPattern: label), documentId: doc, ordinal: ordinal, text: text, tokenStart: start,
                              tokenEnd: end, vector: Self.floats(vector))
-            found[c.node] = (c, metadata)
+            found[c.label] = (c, MetadataValue.fields(ofJSON: metadata))
         }
-        return nodes.compactMap { found[$0] }
+        return labels.compactMap { found[$0] }
     }
 
     public func chunkVectors(in collection: String) async throws -> ChunkVectors {
         var rows = 0
-        for try await n in try await client.query("SELECT count(*) FROM chunks WHERE collection = \(collection)", logger: logger)
-            .decode(Int64.self) { rows = Int(n) }
+        for try await n in try await query("SELECT count(*) FROM chunks WHERE collection = \(collection)").decode(Int64.self) { rows = Int(n) }
         var out = ChunkVectors(reservingCapacity: rows)  // one allocation for all vectors, as in SQLite
-        for try await (node, doc, vector) in try await client.query(
-            "SELECT node, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY node", logger: logger
+        for try await (label, doc, vector) in try await query(
+            "SELECT label, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY label"
         ).decode((Int64, String, Data).self) {
-            try vector.withUnsafeBytes { try out.append(node: UInt64(bitPattern: node), documentId: doc, vectorBytes: $0) }
+            try vector.withUnsafeBytes { try out.append(label: UInt64(bitPattern: label), documentId: doc, vectorBytes: $0) }
         }
         return out
     }
 
-    public func documentMetadata(in collection: String) async throws -> [(id: String, metadata: String)] {
-        var out = [(id: String, metadata: String)]()
-        for try await (id, metadata) in try await client.query(
-            "SELECT id, metadata FROM documents WHERE collection = \(collection) ORDER BY id", logger: logger
-        ).decode((String, String).self) { out.append((id, metadata)) }
+    public func documentMetadata(in collection: String) async throws -> [(id: String, metadata: Metadata)] {
+        var out = [(id: String, metadata: Metadata)]()
+        for try await (id, metadata) in try await query(
+            "SELECT id, metadata FROM documents WHERE collection = \(collection) ORDER BY id"
+        ).decode((String, String).self) { out.append((id, MetadataValue.fields(ofJSON: metadata))) }
         return out
     }
 
     public func rotation(of collection: String) async throws -> [Float]? {
         var out: [Float]?
-        for try await r in try await client.query(
-            "SELECT coarse_rotation FROM collections WHERE name = \(collection)", logger: logger
-        ).decode(Data?.self) { out = r.map(Self.floats) }
+        for try await r in try await query("SELECT coarse_rotation FROM collections WHERE name = \(collection)").decode(Data?.self) {
+            out = r.map(Self.floats)
+        }
         return out
     }
 
@@ -238,71 +270,54 @@ public final class PostgresStore: DocumentStore {
                 try await conn.query("DELETE FROM documents WHERE collection = \(collection) AND id = ANY(\(batch.deletions))", logger: logger)
             }
             for d in batch.upserts {
+                let metadata = MetadataValue.jsonText(d.metadata)
                 try await conn.query("""
-                    INSERT INTO documents (collection, id, text, metadata) VALUES (\(collection), \(d.id), \(d.text), \(d.metadata))
+                    INSERT INTO documents (collection, id, text, metadata) VALUES (\(collection), \(d.id), \(d.text), \(metadata))
                     ON CONFLICT (collection, id) DO UPDATE SET text = excluded.text, metadata = excluded.metadata, updated_at = now()
                     """, logger: logger)
                 for c in d.chunks {
                     try await conn.query("""
-                        INSERT INTO chunks (collection, node, document_id, ordinal, text, token_start, token_end, vector)
-                        VALUES (\(collection), \(Int64(bitPattern: c.node)), \(d.id), \(c.ordinal), \(c.text), \(c.tokenStart),
+                        INSERT INTO chunks (collection, label, document_id, ordinal, text, token_start, token_end, vector)
+                        VALUES (\(collection), \(Int64(bitPattern: c.label)), \(d.id), \(c.ordinal), \(c.text), \(c.tokenStart),
                                 \(c.tokenEnd), \(Self.blob(c.vector)))
                         """, logger: logger)
                 }
-            }
-            if batch.replacesGraph {
-                try await conn.query("DELETE FROM graph_nodes WHERE collection = \(collection)", logger: logger)
             }
             if let rotation = batch.rotation {
                 try await conn.query("UPDATE collections SET coarse_rotation = \(rotation.map(Self.blob)) WHERE name = \(collection)",
                                      logger: logger)
             }
-            for g in batch.graphRows {
-                let r = g.record
+            if let graph = batch.graph {
+                if graph.replacesAll {
+                    try await conn.query("DELETE FROM graph_records WHERE collection = \(collection)", logger: logger)
+                }
+                for r in graph.rows {
+                    try await conn.query("""
+                        INSERT INTO graph_records (collection, node, record) VALUES (\(collection), \(r.node), \(Data(r.bytes)))
+                        ON CONFLICT (collection, node) DO UPDATE SET record = excluded.record
+                        """, logger: logger)
+                }
                 try await conn.query("""
-                    INSERT INTO graph_nodes (collection, node, label, level, deleted, coarse, links)
-                    VALUES (\(collection), \(Int(r.node)), \(Int64(bitPattern: r.label)), \(r.level), \(r.deleted),
-                            \(Self.blob(g.coarse)), \(Data(r.encodedLinks)))
-                    ON CONFLICT (collection, node) DO UPDATE SET label = excluded.label, level = excluded.level,
-                        deleted = excluded.deleted, coarse = excluded.coarse, links = excluded.links
+                    INSERT INTO graph_headers (collection, header) VALUES (\(collection), \(Data(graph.header)))
+                    ON CONFLICT (collection) DO UPDATE SET header = excluded.header
                     """, logger: logger)
             }
-            let h = batch.meta.header
-            try await conn.query("""
-                INSERT INTO graph_meta (collection, entry_point, max_level, node_count, rng_state, next_label, checksum)
-                VALUES (\(collection), \(Int(h.entryPoint)), \(h.maxLevel), \(h.nodeCount), \(Int64(bitPattern: h.rngState)),
-                        \(Int64(bitPattern: batch.meta.nextLabel)), \(Int64(bitPattern: batch.meta.checksum)))
-                ON CONFLICT (collection) DO UPDATE SET entry_point = excluded.entry_point, max_level = excluded.max_level,
-                    node_count = excluded.node_count, rng_state = excluded.rng_state, next_label = excluded.next_label,
-                    checksum = excluded.checksum
-                """, logger: logger)
         }
     }
 
-    public func graph(of collection: String) async throws -> StoredGraph {
-        guard let spec = try await self.collection(named: collection) else {
+    public func graphRecords(of collection: String) async throws -> StoredGraphRecords {
+        guard try await self.collection(named: collection) != nil else {
             throw StoreError(.notFound, "collection \(collection) does not exist")
         }
-        var rows = [GraphRow]()
-        for try await (node, label, level, deleted, coarse, links) in try await client.query(
-            "SELECT node, label, level, deleted, coarse, links FROM graph_nodes WHERE collection = \(collection) ORDER BY node",
-            logger: logger
-        ).decode((Int, Int64, Int, Bool, Data, Data).self) {
-            let record = NodeRecord(node: Int32(node), label: UInt64(bitPattern: label), level: level, deleted: deleted,
-                                    links: try NodeRecord.decodeLinks([UInt8](links), levels: level))
-            rows.append(GraphRow(record: record, coarse: Self.floats(coarse)))
+        var rows = [GraphRecordRow]()
+        for try await (node, record) in try await query(
+            "SELECT node, record FROM graph_records WHERE collection = \(collection) ORDER BY node"
+        ).decode((Int, Data).self) { rows.append(GraphRecordRow(node: node, bytes: [UInt8](record))) }
+        var header: [UInt8]?
+        for try await h in try await query("SELECT header FROM graph_headers WHERE collection = \(collection)").decode(Data.self) {
+            header = [UInt8](h)
         }
-        var meta: GraphMeta?
-        for try await (entry, maxLevel, count, rng, next, checksum) in try await client.query(
-            "SELECT entry_point, max_level, node_count, rng_state, next_label, checksum FROM graph_meta WHERE collection = \(collection)",
-            logger: logger
-        ).decode((Int, Int, Int, Int64, Int64, Int64).self) {
-            let header = GraphHeader(dimension: spec.coarseDimensions, metric: spec.metric, m: spec.m, efConstruction: spec.efConstruction,
-                                     seed: spec.seed, rngState: UInt64(bitPattern: rng), entryPoint: Int32(entry), maxLevel: maxLevel,
-                                     nodeCount: count)
-            meta = GraphMeta(header: header, nextLabel: UInt64(bitPattern: next), checksum: UInt64(bitPattern: checksum))
-        }
-        return StoredGraph(meta: meta, rows: rows)
+        return StoredGraphRecords(header: header, rows: rows)
     }
 
     // MARK: encoding
@@ -311,21 +326,5 @@ public final class PostgresStore: DocumentStore {
 
     static func floats(_ d: Data) -> [Float] {
         d.withUnsafeBytes { raw in (0..<(d.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-    }
-
-    static func metricName(_ m: Metric) -> String {
-        switch m {
-        case .cosine: "cosine"
-        case .innerProduct: "inner_product"
-        case .l2: "l2"
-        }
-    }
-
-    static func metric(_ s: String) -> Metric {
-        switch s {
-        case "inner_product": .innerProduct
-        case "l2": .l2
-        default: .cosine
-        }
     }
 }

@@ -6,20 +6,16 @@ import StorePostgres
 import StoreSQLite
 import Testing
 
-/// One suite for every `DocumentStore` backend: a real SQLite file, and a real PostgreSQL
-/// server when `NESTOR_TEST_POSTGRES_URL` names one (scripts/test starts a private cluster).
-/// Each test gets a fresh database.
+/// The store backends the suites run over: a real SQLite file, and a real PostgreSQL server
+/// when `NESTOR_TEST_POSTGRES_URL` names one (scripts/test starts a private cluster). Each
+/// test gets a fresh database. PostgreSQL suites are reported as skipped without a server.
 enum Backend: String, CaseIterable, Sendable {
     case sqlite, postgres
 
     static let postgresURL = ProcessInfo.processInfo.environment["NESTOR_TEST_POSTGRES_URL"]
+    static let hasPostgres = postgresURL != nil
 
-    static var available: [Backend] {
-        if postgresURL == nil { print("PostgreSQL tests skipped: NESTOR_TEST_POSTGRES_URL is not set") }
-        return postgresURL == nil ? [.sqlite] : allCases
-    }
-
-    func make() async throws -> (store: any DocumentStore, reopen: () throws -> any DocumentStore) {
+    func make() async throws -> (store: any IndexStore, reopen: () async throws -> any IndexStore) {
         switch self {
         case .sqlite:
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("nestor-\(UUID().uuidString)/nestor.sqlite").path
@@ -28,10 +24,18 @@ enum Backend: String, CaseIterable, Sendable {
             return (store, { try SQLiteStore(path: path) })
         case .postgres:
             let url = try await Self.freshPostgresDatabase()
-            let store = try PostgresStore(url: url)
+            let store = try Self.runningPostgres(url)
             try await store.migrate()
-            return (store, { try PostgresStore(url: url) })
+            return (store, { try Self.runningPostgres(url) })
         }
+    }
+
+    /// A PostgreSQL store whose client runs for the rest of the test process. (In `serve` the
+    /// store runs in the ServiceGroup; a test has no group, and its stores are few and short.)
+    static func runningPostgres(_ url: String) throws -> PostgresStore {
+        let store = try PostgresStore(url: url)
+        Task { try? await store.run() }
+        return store
     }
 
     /// CREATE DATABASE with a unique name on the test server; returns its URL.
@@ -55,6 +59,7 @@ struct Scenario {
     static let dim = 8, coarse = 4
     var graph = HNSWGraph(dimension: coarse, m: 8, efConstruction: 50, seed: 5)  // as in the suite's spec
     var nextLabel: UInt64 = 1
+    var hashes: [Int: UInt64] = [:]
 
     mutating func documents(_ ids: [String], chunksEach: Int = 3) -> [DocumentRow] {
         ids.map { id in
@@ -62,39 +67,36 @@ struct Scenario {
                 let v = (0..<Self.dim).map { Float(sin(Double(nextLabel) * 0.37 + Double($0))) }
                 defer { nextLabel += 1 }
                 graph.insert(Array(v.prefix(Self.coarse)), label: nextLabel)
-                return ChunkRow(node: nextLabel, documentId: id, ordinal: k, text: "\(id) chunk \(k)", tokenStart: k * 10,
+                return ChunkRow(label: nextLabel, documentId: id, ordinal: k, text: "\(id) chunk \(k)", tokenStart: k * 10,
                                 tokenEnd: k * 10 + 10, vector: v)
             }
-            return DocumentRow(id: id, text: "text of \(id)", metadata: #"{"lang":"en","n":\#(id.count)}"#, chunks: chunks)
+            return DocumentRow(id: id, text: "text of \(id)", metadata: ["lang": .string("en"), "n": .number(Double(id.count))], chunks: chunks)
         }
     }
 
-    mutating func batch(upserts: [DocumentRow] = [], deletions: [String] = [], removedNodes: [UInt64] = []) -> BatchWrite {
-        for n in removedNodes { graph.remove(n) }
-        let dirty = graph.takeDirtyNodes()
-        let rows = dirty.map { n in GraphRow(record: graph.record(n), coarse: coarseVector(n)) }
-        let all = (0..<Int32(graph.nodeCount)).map { graph.record($0) }
-        return BatchWrite(upserts: upserts, deletions: deletions, graphRows: rows,
-                          meta: GraphMeta(header: graph.header, nextLabel: nextLabel, checksum: GraphChecksum.of(all)))
+    mutating func batch(upserts: [DocumentRow] = [], deletions: [String] = [], removed: [UInt64] = []) -> BatchWrite {
+        for l in removed { graph.remove(l) }
+        let rows = graph.takeDirtyNodes().map { n in GraphRecordRow(node: Int(n), bytes: GraphCodec.encode(graph.record(n))) }
+        for r in rows { hashes[r.node] = GraphCodec.hash(node: r.node, r.bytes) }
+        let header = GraphCodec.encode(graph.header, checksum: hashes.values.reduce(0, &+))
+        return BatchWrite(upserts: upserts, deletions: deletions, graph: GraphRecordChanges(header: header, rows: rows))
     }
-
-    func coarseVector(_ node: Int32) -> [Float] { graph.storedVector(node) }
 }
 
-func restore(_ g: StoredGraph) throws -> HNSWGraph {
-    let meta = try #require(g.meta)
-    let vectors = g.rows.sorted { $0.record.node < $1.record.node }.flatMap(\.coarse)
-    return try HNSWGraph(header: meta.header, records: g.rows.map(\.record), vectors: vectors)
+/// The graph a store holds, decoded.
+func restore(_ g: StoredGraphRecords) throws -> HNSWGraph {
+    let (header, _) = try GraphCodec.decodeHeader(try #require(g.header))
+    return try HNSWGraph(header: header, records: g.rows.map { try GraphCodec.decode($0.bytes, node: Int32($0.node)) })
 }
 
-// The suites that talk to a server carry a generous time limit: a hang there is then reported
-// against the test that hung rather than stalling the whole run silently.
-@Suite(.timeLimit(.minutes(5))) struct StoreConformanceTests {
-    let spec = CollectionSpec(name: "docs", model: "tiny", dimensions: Scenario.dim, coarseDimensions: Scenario.coarse, m: 8,
-                              efConstruction: 50, seed: 5)
+func records(_ g: HNSWGraph) -> [NodeRecord] { (0..<Int32(g.nodeCount)).map { g.record($0) } }
 
-    @Test(arguments: Backend.available)
-    func collectionsLifecycle(backend: Backend) async throws {
+/// The conformance checks, each over a given backend.
+enum Conformance {
+    static let spec = CollectionSpec(name: "docs", model: "tiny", dimensions: Scenario.dim, coarseDimensions: Scenario.coarse, m: 8,
+                                     efConstruction: 50, seed: 5)
+
+    static func collectionsLifecycle(_ backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.migrate()  // idempotent
         try await store.createCollection(spec)
@@ -107,60 +109,54 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         #expect(try await store.collections().isEmpty)
     }
 
-    @Test(arguments: Backend.available)
-    func batchesRoundTripAndSurviveReopening(backend: Backend) async throws {
+    static func batchesRoundTripAndSurviveReopening(_ backend: Backend) async throws {
         let (store, reopen) = try await backend.make()
         try await store.createCollection(spec)
         var s = Scenario()
         let docs = s.documents(["a", "b", "c"])
         try await store.write(s.batch(upserts: docs), to: "docs")
         #expect(try await store.document("b", in: "docs") == docs[1])
-        #expect(try await store.chunkNodes(ofDocuments: ["a", "c"], in: "docs").sorted() == [1, 2, 3, 7, 8, 9])
-        let hits = try await store.chunks(nodes: [4, 9], in: "docs")
+        let hits = try await store.chunks(labels: [4, 9], in: "docs")
         #expect(hits.map(\.chunk) == [docs[1].chunks[0], docs[2].chunks[2]])
         #expect(hits[0].metadata == docs[1].metadata)
 
         // Replace b (new chunks), delete c.
-        let oldB = try await store.chunkNodes(ofDocuments: ["b"], in: "docs")
-        let oldC = try await store.chunkNodes(ofDocuments: ["c"], in: "docs")
+        let oldB = docs[1].chunks.map(\.label), oldC = docs[2].chunks.map(\.label)
         let newB = s.documents(["b"], chunksEach: 2)
-        try await store.write(s.batch(upserts: newB, deletions: ["c"], removedNodes: oldB + oldC), to: "docs")
+        try await store.write(s.batch(upserts: newB, deletions: ["c"], removed: oldB + oldC), to: "docs")
         #expect(try await store.document("b", in: "docs") == newB[0])
         #expect(try await store.document("c", in: "docs") == nil)
-        #expect(try await store.chunks(nodes: oldB + oldC, in: "docs").isEmpty)
+        #expect(try await store.chunks(labels: oldB + oldC, in: "docs").isEmpty)
+        let vectors = try await store.chunkVectors(in: "docs")
+        #expect(vectors.labels == (docs[0].chunks + newB[0].chunks).map(\.label))
 
-        for candidate in [store, try reopen()] {
-            let stored = try await candidate.graph(of: "docs")
-            #expect(stored.meta?.nextLabel == s.nextLabel)
-            #expect(stored.meta?.checksum == GraphChecksum.of(stored.rows.map(\.record)))
-            let g = try restore(stored)
-            let (x, y) = (g.serialized(), s.graph.serialized())
-            #expect(x == y, "first difference at byte \(zip(x, y).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1) of \(x.count)/\(y.count)")
+        for candidate in [store, try await reopen()] {
+            let g = try restore(try await candidate.graphRecords(of: "docs"))
+            #expect(g.header == s.graph.header && records(g) == records(s.graph))
             let q: [Float] = [0.3, -0.1, 0.8, 0.2]
             #expect(g.search(q, k: 3, ef: 20).map(\.label) == s.graph.search(q, k: 3, ef: 20).map(\.label))
             #expect(try await candidate.document("a", in: "docs") == docs[0])
+            #expect(try await candidate.documentMetadata(in: "docs").map(\.id) == ["a", "b"])
         }
     }
 
-    @Test(arguments: Backend.available)
-    func aFailingBatchChangesNothing(backend: Backend) async throws {
+    static func aFailingBatchChangesNothing(_ backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.createCollection(spec)
         var s = Scenario()
         try await store.write(s.batch(upserts: s.documents(["a"])), to: "docs")
-        let before = try await store.graph(of: "docs")
+        let before = try await store.graphRecords(of: "docs")
         // Two documents claiming the same chunk label: the second insert violates the key.
         var bad = s.documents(["x", "y"], chunksEach: 1)
-        bad[1].chunks[0].node = bad[0].chunks[0].node
-        await #expect(throws: (any Error).self) { try await store.write(s.batch(upserts: bad), to: "docs") }
+        bad[1].chunks[0].label = bad[0].chunks[0].label
+        await #expect(throws: StoreError.self) { try await store.write(s.batch(upserts: bad), to: "docs") }
         #expect(try await store.document("x", in: "docs") == nil)
-        let after = try await store.graph(of: "docs")
-        #expect(after.meta == before.meta && after.rows == before.rows)
+        let after = try await store.graphRecords(of: "docs")
+        #expect(after.header == before.header && after.rows == before.rows)
         await #expect(throws: StoreError.self) { try await store.write(s.batch(), to: "missing") }
     }
 
-    @Test(arguments: Backend.available)
-    func deletingACollectionRemovesEverything(backend: Backend) async throws {
+    static func deletingACollectionRemovesEverything(_ backend: Backend) async throws {
         let (store, _) = try await backend.make()
         try await store.createCollection(spec)
         var s = Scenario()
@@ -168,17 +164,32 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         #expect(try await store.deleteCollection(named: "docs"))
         try await store.createCollection(spec)
         #expect(try await store.document("a", in: "docs") == nil)
-        #expect(try await store.graph(of: "docs").rows.isEmpty)
+        let g = try await store.graphRecords(of: "docs")
+        #expect(g.rows.isEmpty && g.header == nil)
+    }
+
+    /// Metadata is stored as canonical JSON: the same fields are the same text on both
+    /// backends, whatever order or spelling they arrived in.
+    static func metadataRoundTripsExactly(_ backend: Backend) async throws {
+        let (store, _) = try await backend.make()
+        try await store.createCollection(spec)
+        let fields: Metadata = ["z": .number(2024), "a": .array([.number(1.5), .string("é\"\n"), .null, .bool(true)]),
+                                "nested": .object(["k": .number(-0.25)])]
+        var s = Scenario()
+        var docs = s.documents(["m"], chunksEach: 1)
+        docs[0].metadata = fields
+        try await store.write(s.batch(upserts: docs), to: "docs")
+        #expect(try await store.document("m", in: "docs")?.metadata == fields)
+        #expect(MetadataValue.jsonText(fields) == #"{"a":[1.5,"é\"\n",null,true],"nested":{"k":-0.25},"z":2024}"#)
     }
 
     /// A second process on the same store (modelled by a second store object, which holds its
     /// own file descriptor or session) is refused while the first holds its claim.
-    @Test(arguments: Backend.available)
-    func exclusiveUseRefusesASecondClaimant(backend: Backend) async throws {
+    static func exclusiveUseRefusesASecondClaimant(_ backend: Backend) async throws {
         let (store, reopen) = try await backend.make()
         try await store.claimExclusiveUse()
         try await store.claimExclusiveUse()  // idempotent for its holder
-        let other = try reopen()
+        let other = try await reopen()
         await #expect { try await other.claimExclusiveUse() } throws: { ($0 as? StoreError)?.code == .busy }
         #expect(try await other.collections().isEmpty)  // reading needs no claim
         await store.releaseExclusiveUse()
@@ -188,12 +199,30 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct PostgresMigrationTests {
+// The suites that talk to a server carry a generous time limit: a hang there is then reported
+// against the test that hung rather than stalling the whole run silently.
+@Suite(.timeLimit(.minutes(5))) struct SQLiteConformanceTests {
+    @Test func collectionsLifecycle() async throws { try await Conformance.collectionsLifecycle(.sqlite) }
+    @Test func batchesRoundTripAndSurviveReopening() async throws { try await Conformance.batchesRoundTripAndSurviveReopening(.sqlite) }
+    @Test func aFailingBatchChangesNothing() async throws { try await Conformance.aFailingBatchChangesNothing(.sqlite) }
+    @Test func deletingACollectionRemovesEverything() async throws { try await Conformance.deletingACollectionRemovesEverything(.sqlite) }
+    @Test func metadataRoundTripsExactly() async throws { try await Conformance.metadataRoundTripsExactly(.sqlite) }
+    @Test func exclusiveUseRefusesASecondClaimant() async throws { try await Conformance.exclusiveUseRefusesASecondClaimant(.sqlite) }
+}
+
+@Suite(.timeLimit(.minutes(5)), .enabled(if: Backend.hasPostgres, "NESTOR_TEST_POSTGRES_URL is not set"))
+struct PostgresConformanceTests {
+    @Test func collectionsLifecycle() async throws { try await Conformance.collectionsLifecycle(.postgres) }
+    @Test func batchesRoundTripAndSurviveReopening() async throws { try await Conformance.batchesRoundTripAndSurviveReopening(.postgres) }
+    @Test func aFailingBatchChangesNothing() async throws { try await Conformance.aFailingBatchChangesNothing(.postgres) }
+    @Test func deletingACollectionRemovesEverything() async throws { try await Conformance.deletingACollectionRemovesEverything(.postgres) }
+    @Test func metadataRoundTripsExactly() async throws { try await Conformance.metadataRoundTripsExactly(.postgres) }
+    @Test func exclusiveUseRefusesASecondClaimant() async throws { try await Conformance.exclusiveUseRefusesASecondClaimant(.postgres) }
+
     /// Two instances starting together: the advisory lock serialises them, nothing races.
     @Test func concurrentMigrationsDoNotRace() async throws {
-        guard Backend.postgresURL != nil else { return }
         let url = try await Backend.freshPostgresDatabase()
-        let stores = try (0..<4).map { _ in try PostgresStore(url: url) }
+        let stores = try (0..<4).map { _ in try Backend.runningPostgres(url) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in stores { group.addTask { try await s.migrate() } }
             try await group.waitForAll()
@@ -202,15 +231,12 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         try await stores[0].createCollection(CollectionSpec(name: "x", model: "m", dimensions: 4, coarseDimensions: 4))
         #expect(try await stores[3].collections().map(\.name) == ["x"])
     }
-}
 
-@Suite(.timeLimit(.minutes(5))) struct PostgresTimeoutTests {
     /// A table locked by another client makes a request fail after the statement timeout
-    /// instead of hanging; migrations are exempt from it.
+    /// instead of hanging, as a `.busy` store error (503); migrations are exempt from it.
     @Test func lockedTableFailsAfterTheStatementTimeout() async throws {
-        guard Backend.postgresURL != nil else { return }
         let url = try await Backend.freshPostgresDatabase()
-        let store = try PostgresStore(url: url + "?statement_timeout=300ms")
+        let store = try Backend.runningPostgres(url + "?statement_timeout=300ms")
         try await store.migrate()
         try await store.createCollection(CollectionSpec(name: "x", model: "m", dimensions: 4, coarseDimensions: 4))
         // The lock holder is one plain connection driven step by step: no pool, no tasks to
@@ -223,7 +249,7 @@ func restore(_ g: StoredGraph) throws -> HNSWGraph {
         try await locker.query("BEGIN", logger: logger)
         try await locker.query("LOCK TABLE collections IN ACCESS EXCLUSIVE MODE", logger: logger)
         let start = ContinuousClock.now
-        await #expect(throws: (any Error).self) { _ = try await store.collections() }
+        await #expect { _ = try await store.collections() } throws: { ($0 as? StoreError)?.code == .busy }
         #expect(ContinuousClock.now - start < .seconds(10))
         try await locker.query("ROLLBACK", logger: logger)
         try await locker.close()

@@ -16,6 +16,10 @@ E5 = os.path.join(MODELS, "multilingual-e5-small")
 
 
 def nestor_binary():
+    # NESTOR_BIN points at a binary built elsewhere (e.g. a release build, or a copy that a
+    # rebuild of this checkout cannot replace mid-run).
+    if os.environ.get("NESTOR_BIN"):
+        return os.environ["NESTOR_BIN"]
     for config in ("debug", "release"):
         path = os.path.join(ROOT, ".build", config, "nestor")
         if os.path.exists(path):

@@ -1,0 +1,24 @@
+/// Service-wide defaults and limits. Every default a request may leave out is decided here (or
+/// in the request types beside it), once, for the HTTP API and the CLI alike.
+public struct RetrievalSettings: Sendable {
+    /// Coarse dimension when a collection does not give one (capped at the model's size).
+    public var defaultCoarseDimensions = 128
+    public var defaultM = 16
+    public var defaultEfConstruction = 200
+    /// A rotation is fitted once a collection holds this many chunks (and at least 2× its dimension).
+    public var rotationMinimumVectors = 1_000
+    /// Vectors sampled to fit a rotation.
+    public var rotationSample = 50_000
+    public var maxDocumentsPerRequest = 2_048
+    /// Chunks one ingest request may produce: bounds the engine time a single request can ask for.
+    public var maxChunksPerRequest = 4_096
+    public var maxTopK = 1_000
+    public var defaultTopK = 10
+    /// Document ids: 1 to this many UTF-8 bytes.
+    public var maxIdBytes = 512
+    /// A document's metadata as canonical JSON text, at most this many bytes.
+    public var maxMetadataBytes = 65_536
+    /// Metadata nesting depth (objects and arrays inside the top-level object).
+    public var maxMetadataDepth = 16
+    public init() {}
+}

@@ -1,0 +1,63 @@
+import NestorCore
+
+/// One search request, as HTTP and the CLI decode it. Every field left nil takes the service's
+/// default (`RetrievalService.resolve`), so the same request searches the same way through a
+/// server and directly.
+public struct SearchRequest: Sendable {
+    public var collection: String
+    public var query: SearchQuery
+    public var topK: Int?
+    /// nil = max(100, 10 · top_k); 0 = coarse scores only.
+    public var rerankDepth: Int?
+    /// nil = max(rerank depth, 64).
+    public var ef: Int?
+    public var filter: MetadataFilter?
+    public var exact: Bool
+    public var groupByDocument: Bool
+    public var include: Set<SearchInclude>
+
+    public init(collection: String, query: SearchQuery, topK: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
+                filter: MetadataFilter? = nil, exact: Bool = false, groupByDocument: Bool = false,
+                include: Set<SearchInclude> = [.text, .metadata]) {
+        self.collection = collection
+        self.query = query
+        self.topK = topK
+        self.rerankDepth = rerankDepth
+        self.ef = ef
+        self.filter = filter
+        self.exact = exact
+        self.groupByDocument = groupByDocument
+        self.include = include
+    }
+}
+
+public enum SearchQuery: Sendable {
+    case text(String)
+    case vector([Float])
+}
+
+/// What a hit carries besides its id and score.
+public enum SearchInclude: String, Sendable, CaseIterable {
+    case text, metadata, vector
+}
+
+/// One result as returned to clients.
+public struct RetrievedChunk: Sendable {
+    public var documentId: String
+    public var chunkIndex: Int
+    public var score: Float
+    public var text: String?
+    public var metadata: Metadata?
+    public var vector: [Float]?
+}
+
+public struct SearchResult: Sendable {
+    public var collection: String
+    public var hits: [RetrievedChunk]
+    public var path: SearchOutcome.Path
+    public var candidates: Int
+    public var embedSeconds: Double
+    public var coarseSeconds: Double
+    public var rerankSeconds: Double
+    public var fetchSeconds: Double
+}
