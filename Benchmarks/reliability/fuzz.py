@@ -18,11 +18,11 @@ Checks, and why the others are left out:
   use_after_free, ensure_resource_availability: a collection or document just created can be read,
       one just deleted is gone.
   Left out: positive_data_acceptance — the server refuses schema-valid requests for reasons a
-      static document cannot state: limits of the loaded model (coarse_dimensions and 'dimensions'
-      up to its size, Matryoshka sizes, its vocabulary, chunk sizes up to its input limit), a
-      vector's length (the collection's), relations between fields (overlap_tokens < max_tokens,
-      text_1 one text or as many as text_2, unique ids in a batch), and conflicts (409 is in its
-      expected set, 400 is not). negative_data_rejection — the document is deliberately stricter
+      static document cannot state: what the loaded model has (coarse_dimensions and 'dimensions'
+      up to its size, Matryoshka sizes, its vocabulary and prompt names, chunk sizes up to its
+      input limit), a vector's length (the collection's), relations between fields
+      (overlap_tokens < max_tokens, text_1 one text or as many as text_2, unique ids in a batch),
+      and text the tokenizer keeps nothing of. A run with `--checks all` shows only these. negative_data_rejection — the document is deliberately stricter
       than the server where JSON Schema cannot say what the server checks (an id's limit is 512
       UTF-8 bytes, written as 128 characters; enums the server reads case-insensitively; unique
       'include' items), so some schema-invalid requests are rightly accepted. ignored_auth and

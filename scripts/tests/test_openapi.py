@@ -111,6 +111,7 @@ def problems(doc):
 
 
 def test_source_document_describes_every_route():
+    pytest.importorskip("openapi_spec_validator")
     with open(SOURCE) as f:
         doc = json.load(f)
     assert not problems(doc), "\n".join(problems(doc))
@@ -127,6 +128,7 @@ def served():
 
 
 def test_served_document_is_valid_and_complete(served):
+    pytest.importorskip("openapi_spec_validator")
     with urllib.request.urlopen(served.url + "/openapi.json", timeout=10) as r:
         assert r.headers.get_content_type() == "application/json"
         doc = json.loads(r.read())
