@@ -62,6 +62,13 @@ def main():
             if "error" in r:
                 sys.exit(f"ingest failed: {r['error']['message']}")
         info = call(a.url, f"/collections/{name}")
+        # The coarse basis is fitted in the background once a collection is large enough: wait
+        # for it (up to a minute) so the two-stage numbers are those of the fitted basis.
+        deadline = time.time() + 60
+        while (kind != "full" and info["coarse_basis"] != "pca" and info["chunks"] >= 1000
+               and info["coarse_dimensions"] < info["dimensions"] and time.time() < deadline):
+            time.sleep(0.5)
+            info = call(a.url, f"/collections/{name}")
         print(f"ingested {len(corpus)} documents into {name} in {time.time() - t:.1f} s "
               f"(coarse {info['coarse_dimensions']} dims, basis {info['coarse_basis']})", file=sys.stderr)
 

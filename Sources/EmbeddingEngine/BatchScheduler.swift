@@ -25,7 +25,8 @@ public final class BatchScheduler: Sendable {
     /// the batch may use: all workers' worth when it is the only work in flight, else one.
     public typealias BatchRunner = @Sendable ([Item], Int) throws -> [[Float]]
 
-    /// Upper bound on padded tokens (batch size × longest sequence) in one forward pass.
+    /// Upper bound on the tokens of one forward pass. Batches are packed (no padding), so this
+    /// is the sum of the sequences' real lengths.
     public let maxBatchTokens: Int
     public let maxBatchSize: Int
     public let workers: Int
@@ -136,28 +137,24 @@ public final class BatchScheduler: Sendable {
         }
     }
 
-    /// Takes the next batch. The oldest queued sequence always goes in (nothing starves);
-    /// the rest are the queued sequences closest to it in length, so padding stays small,
-    /// bounded by the token budget (a single over-budget sequence still runs alone).
+    /// Takes the next batch: queued sequences oldest first (nothing starves) while their total
+    /// length fits the token budget, skipping one that does not fit for later, shorter ones. A
+    /// single over-budget sequence still runs alone. (Batches are packed, so mixing lengths
+    /// costs nothing: there is no padding to keep small.)
     private func takeBatch() -> ([Pending], Bool)? {
         state.withLock { s -> ([Pending], Bool)? in
-            guard let head = s.queue.first else { return nil }
+            guard !s.queue.isEmpty else { return nil }
             // Each worker takes its share of what is queued, so parallel workers all get some.
             let cap = min(maxBatchSize, max(1, (s.queue.count + workers - 1) / workers))
-            let target = head.item.tokens.count
             let window = min(s.queue.count, maxBatchSize * 4)
-            let order = (1..<window).sorted {
-                abs(s.queue[$0].item.tokens.count - target) < abs(s.queue[$1].item.tokens.count - target)
-            }
             var chosen = [0]
-            var longest = target
-            for i in order where chosen.count < cap {
-                let l = max(longest, s.queue[i].item.tokens.count)
-                if l * (chosen.count + 1) > maxBatchTokens { continue }
-                longest = l
+            var tokens = s.queue[0].item.tokens.count
+            for i in 1..<max(1, window) where chosen.count < cap {
+                let t = s.queue[i].item.tokens.count
+                if tokens + t > maxBatchTokens { continue }
+                tokens += t
                 chosen.append(i)
             }
-            chosen.sort()
             let batch = chosen.map { s.queue[$0] }
             for i in chosen.reversed() { s.queue.remove(at: i) }
             s.running += 1

@@ -27,6 +27,9 @@ extension EmbeddingAPI {
             throw APIError.badRequest("'texts' has \(texts.count) items; at most \(config.maxInputs) are allowed", param: "texts")
         }
         let types = try body.strings("embedding_types") ?? ["float"]
+        guard Set(types).count == types.count else {
+            throw APIError.badRequest("'embedding_types' lists a type twice", param: "embedding_types")
+        }
         guard !types.isEmpty, let bad = Optional(types.filter { !Self.cohereTypes.contains($0) }), bad.isEmpty else {
             throw APIError.badRequest("'embedding_types' must list some of \(Self.cohereTypes.joined(separator: ", "))", param: "embedding_types")
         }

@@ -20,7 +20,8 @@ struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as HTTPError where e.status == .notFound && e.body == nil {
             let allowed = routes.methods(for: route)
             if allowed.isEmpty {
-                response = try APIError(.notFound, "no route for \(request.method) \(route)").response(from: request, context: context)
+                let shown = route.count > 200 ? String(route.prefix(200)) + "…" : route  // never echo a huge path back whole
+                response = try APIError(.notFound, "no route for \(request.method) \(shown)").response(from: request, context: context)
             } else {
                 let list = allowed.map(\.rawValue).joined(separator: ", ")
                 var e = APIError(.methodNotAllowed, "\(route) does not take \(request.method); it takes \(list)")

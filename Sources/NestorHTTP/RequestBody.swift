@@ -25,6 +25,12 @@ struct JSONBody {
             }
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the request body is larger than \(limit) bytes")
+        } catch let e as APIError {
+            throw e
+        } catch {
+            // The HTTP parser's complaint about the body's framing (a bad chunk size, a body cut
+            // short): the client's fault, not the server's.
+            throw APIError.badRequest("the request body could not be read: \(error)")
         }
         if let type = request.headers[.contentType], !isJSONMediaType(type) {
             throw APIError(.unsupportedMediaType, "the request body must be JSON (Content-Type: application/json), got \(type)")

@@ -55,7 +55,9 @@ public struct IngestResult: Sendable {
 public enum DocumentIdRule {
     public static func problem(_ id: String, maxBytes: Int) -> String? {
         guard !id.isEmpty, id.utf8.count <= maxBytes else { return "must be 1–\(maxBytes) bytes of UTF-8" }
-        if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "must not contain control characters" }
+        if id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "must not contain control characters (U+0000–U+001F, U+007F–U+009F)"
+        }
         return nil
     }
 }

@@ -63,8 +63,10 @@ public actor RetrievalService {
 
     public func createCollection(_ r: CollectionRequest) async throws -> CollectionInfo {
         let name = r.name
-        guard !name.isEmpty, name.utf8.count <= 128, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
-            throw RetrievalError(.invalid, "'name' must be 1–128 characters of A–Z, a–z, 0–9, '-', '_', '.'", param: "name")
+        // "." and ".." would vanish from a URL path (clients normalise them away), so a name needs
+        // one character that is not a dot.
+        guard !name.isEmpty, name.utf8.count <= 128, name.contains(where: { $0 != "." }), name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
+            throw RetrievalError(.invalid, "'name' must be 1–128 characters of A–Z, a–z, 0–9, '-', '_', '.', not only dots", param: "name")
         }
         let info = embedder.info
         let coarse = r.coarseDimensions ?? defaultCoarse(info)
@@ -176,7 +178,7 @@ public actor RetrievalService {
             } catch {
                 logger.error("fitting the coarse basis of collection \(name) failed (searches keep the current one): \(error)")
             }
-            await self.refitFinished(name)
+            self.refitFinished(name)
         }
     }
 

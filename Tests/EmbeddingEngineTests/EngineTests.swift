@@ -101,11 +101,9 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 
     /// The assembled multilingual-e5-small: translations land closer to their English original
     /// than unrelated English sentences do.
-    @Test func crossLingualNeighbours() async throws {
-        guard let folder = EngineFixtures.fetched("multilingual-e5-small") else {
-            print("skipped: models/multilingual-e5-small is absent (run scripts/fetch_models.py)")
-            return
-        }
+    @Test(.enabled(if: EngineFixtures.fetched("multilingual-e5-small") != nil, "models/multilingual-e5-small is absent (run scripts/fetch_models.py)"))
+    func crossLingualNeighbours() async throws {
+        let folder = try #require(EngineFixtures.fetched("multilingual-e5-small"))
         let engine = try LocalEmbedder(folder: folder)
         let english = "The weather is beautiful today and the children are playing in the park."
         let translations = [

@@ -31,11 +31,9 @@ import Testing
         return out
     }
 
-    @Test func recallOn20kRealEmbeddings() async throws {
-        guard let folder = EngineFixtures.fetched("all-MiniLM-L6-v2") else {
-            print("skipped: models/all-MiniLM-L6-v2 is absent (run scripts/fetch_models.py)")
-            return
-        }
+    @Test(.enabled(if: EngineFixtures.fetched("all-MiniLM-L6-v2") != nil, "models/all-MiniLM-L6-v2 is absent (run scripts/fetch_models.py)"))
+    func recallOn20kRealEmbeddings() async throws {
+        let folder = try #require(EngineFixtures.fetched("all-MiniLM-L6-v2"))
         let engine = try LocalEmbedder(folder: folder)
         let texts = try Self.passages(count: 20_200)
         #expect(texts.count == 20_200)

@@ -91,11 +91,9 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
     }
 
     /// The real all-MiniLM-L6-v2 (fetched from its PyPI wheel) against sentence-transformers.
-    @Test func realMiniLMMatchesReference() throws {
-        guard let folder = ModelFixtures.fetched("all-MiniLM-L6-v2") else {
-            print("skipped: models/all-MiniLM-L6-v2 is absent (run scripts/fetch_models.py)")
-            return
-        }
+    @Test(.enabled(if: ModelFixtures.fetched("all-MiniLM-L6-v2") != nil, "models/all-MiniLM-L6-v2 is absent (run scripts/fetch_models.py)"))
+    func realMiniLMMatchesReference() throws {
+        let folder = try #require(ModelFixtures.fetched("all-MiniLM-L6-v2"))
         let model = try SentenceEmbedder(folder: folder)
         let ref = try ModelFixtures.reference(ModelFixtures.directory.appendingPathComponent("minilm-ref.json"))
         let cases = try #require(ref["cases"] as? [[String: Any]])

@@ -32,7 +32,8 @@ extension TestResponse {
         return obj
     }
     var errorMessage: String { ((json["error"] as? [String: Any])?["message"] as? String) ?? "" }
-    var errorCode: Int? { (json["error"] as? [String: Any])?["code"] as? Int }
+    /// The error's `code`: the HTTP status as a string, as OpenAI's clients type it.
+    var errorCode: Int? { ((json["error"] as? [String: Any])?["code"] as? String).flatMap { Int($0) } }
 }
 
 extension TestClientProtocol {

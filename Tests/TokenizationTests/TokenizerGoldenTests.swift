@@ -22,11 +22,9 @@ import Testing
     }
 
     /// The original multilingual-e5-small tokenizer.json (17 MB) is fetched, not committed.
-    @Test func multilingualE5Original() throws {
-        guard let dir = Fixtures.modelFolder("multilingual-e5-small") else {
-            print("skipped: models/multilingual-e5-small is absent (run scripts/fetch_models.py)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.modelFolder("multilingual-e5-small") != nil, "models/multilingual-e5-small is absent (run scripts/fetch_models.py)"))
+    func multilingualE5Original() throws {
+        let dir = try #require(Fixtures.modelFolder("multilingual-e5-small"))
         let tok = try Tokenizer(contentsOf: dir).with(truncation: nil, padding: nil)
         try checkSingles(tok, golden: "multilingual-e5-small")
         try checkPairsAndBatch(tok, golden: "multilingual-e5-small")

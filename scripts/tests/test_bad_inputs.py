@@ -104,7 +104,10 @@ CASES = [
     ("unknown route, deep", "GET", "/collections/bad/x/y", None, 404),
     ("documents without id", "GET", "/documents/bad", None, 404),
     ("suffix on a known route", "POST", "/v1/embeddings/extra", emb(input="x"), 404),
-    ("1 MB URL", "GET", "/collections/" + "a" * (1 << 20), None, {400, 404, 414, 431}),
+    # Hummingbird's HTTP parser refuses a request line over its 80 KiB header limit before any
+    # route or middleware runs, with a bare 400 and Connection: close: the one answer whose body
+    # is not OpenAI-shaped (the server stays up; see README, Reliability).
+    ("1 MB URL", "GET", "/collections/" + "a" * (1 << 20), None, {400, 404, 414, 431}, {"bare_parser_error": True}),
     *[(f"{m} {p} is 405", m, p, None, 405, {"allow": allow}) for m, p, allow in [
         ("GET", "/v1/embeddings", {"POST"}), ("PUT", "/v1/embeddings", {"POST"}), ("GET", "/v2/embed", {"POST"}),
         ("GET", "/v1/score", {"POST"}), ("DELETE", "/score", {"POST"}), ("POST", "/v1/models", {"GET"}),
@@ -378,7 +381,7 @@ def check(srv, case):
     if status is not None:
         if status not in expect:
             problems.append(f"status {status}, expected {sorted(expect)}")
-        if status >= 400:
+        if status >= 400 and not (opts.get("bare_parser_error") and status == 400 and not data):
             problems += error_problems(status, data)
         if status >= 400 and opts.get("field"):
             try:
