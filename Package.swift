@@ -66,7 +66,10 @@ let package = Package(
             "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-        ], resources: [.embedInCode("openapi.json")]),
+        ], resources: [
+            .embedInCode("openapi.json"), .embedInCode("Console/index.html"), .embedInCode("Console/console.css"),
+            .embedInCode("Console/console.js"),
+        ]),
         // L4 composition root
         .executableTarget(
             name: "Nestor",

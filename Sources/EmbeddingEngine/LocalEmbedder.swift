@@ -91,6 +91,16 @@ public final class LocalEmbedder: Embedder {
         }
     }
 
+    public func tokenize(_ text: String, promptName: String?, addSpecialTokens: Bool) throws -> Tokenized {
+        let prompt = try promptText(promptName)
+        do {
+            let e = try tokenizer.encode(prompt + text, addSpecialTokens: addSpecialTokens)
+            return Tokenized(ids: e.ids, pieces: e.tokens)
+        } catch {
+            throw EmbeddingError(.internalFailure, "the tokenizer failed: \(error)")
+        }
+    }
+
     public func overheadTokens(promptName: String?) throws -> Int {
         let prompt = try promptText(promptName)
         do {

@@ -9,6 +9,9 @@ public protocol DocumentStore: Sendable {
     func collection(named name: String) async throws -> CollectionSpec?
     @discardableResult func deleteCollection(named name: String) async throws -> Bool
     func document(_ id: String, in collection: String) async throws -> DocumentRow?
+    /// Up to `limit` documents with ids after `after` (byte order of their UTF-8, the same on
+    /// every backend), for listing a collection page by page.
+    func documents(in collection: String, after: String?, limit: Int) async throws -> [DocumentSummary]
     /// Chunks by label, with their documents' metadata, for results.
     func chunks(labels: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: Metadata)]
     /// Every chunk's label, document and full vector, in label order (the in-memory search

@@ -9,6 +9,19 @@ public protocol Embedder: Sendable {
     func tokenSpans(_ text: String) throws -> [Range<Int>]
     /// Tokens every input of this prompt costs beyond its own: prompt prefix and special tokens.
     func overheadTokens(promptName: String?) throws -> Int
+    /// The ids and pieces the model reads for `text` (with the named prompt in front), as
+    /// `/tokenize` shows them.
+    func tokenize(_ text: String, promptName: String?, addSpecialTokens: Bool) throws -> Tokenized
+}
+
+/// A text as the model's tokenizer splits it.
+public struct Tokenized: Sendable, Equatable {
+    public var ids: [Int]
+    public var pieces: [String]
+    public init(ids: [Int], pieces: [String]) {
+        self.ids = ids
+        self.pieces = pieces
+    }
 }
 
 /// What callers need to know about the served model.

@@ -36,6 +36,20 @@ public struct DocumentRow: Sendable, Equatable {
     }
 }
 
+/// A document as a listing shows it: without its chunks' text and vectors.
+public struct DocumentSummary: Sendable, Equatable {
+    public var id: String
+    public var text: String
+    public var metadata: Metadata
+    public var chunks: Int
+    public init(id: String, text: String, metadata: Metadata, chunks: Int) {
+        self.id = id
+        self.text = text
+        self.metadata = metadata
+        self.chunks = chunks
+    }
+}
+
 /// One graph record as the index encoded it: opaque bytes at a node position.
 public struct GraphRecordRow: Sendable, Equatable {
     public var node: Int

@@ -12,7 +12,13 @@ extension EmbeddingAPI {
 
     static let cohereFields: Set<String> = ["model", "texts", "input_type", "embedding_types", "output_dimension", "truncate", "max_tokens"]
 
-    func cohereEmbed(_ request: Request) async throws -> Response {
+    /// `POST /v1/embed`, Cohere's v1 shape: without `embedding_types` the embeddings are a plain
+    /// list of float lists (`response_type: embeddings_floats`); with them, as in v2.
+    func cohereEmbedV1(_ request: Request) async throws -> Response {
+        try await cohereEmbed(request, v1: true)
+    }
+
+    func cohereEmbed(_ request: Request, v1: Bool = false) async throws -> Response {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
         try body.only(Self.cohereFields, unsupported: [
             "images": "this server embeds text only; send 'texts'",
@@ -26,6 +32,7 @@ extension EmbeddingAPI {
         guard texts.count <= config.maxInputs else {
             throw APIError.badRequest("'texts' has \(texts.count) items; at most \(config.maxInputs) are allowed", param: "texts")
         }
+        let floatsOnly = v1 && !body.has("embedding_types")
         let types = try body.strings("embedding_types") ?? ["float"]
         guard Set(types).count == types.count else {
             throw APIError.badRequest("'embedding_types' lists a type twice", param: "embedding_types")
@@ -53,6 +60,9 @@ extension EmbeddingAPI {
         w.object {
             w.field("id", UUID().uuidString.lowercased())
             w.key("embeddings")
+            if floatsOnly {
+                w.array { for v in out.vectors { w.floats(v) } }
+            } else {
             w.object {
                 for t in types {
                     w.key(t)
@@ -70,6 +80,7 @@ extension EmbeddingAPI {
                     }
                 }
             }
+            }
             w.key("texts")
             w.array { for t in texts { w.string(t) } }
             w.field("model", model)
@@ -78,7 +89,7 @@ extension EmbeddingAPI {
                 w.key("api_version"); w.object { w.field("version", "2") }
                 w.key("billed_units"); w.object { w.field("input_tokens", out.totalTokens) }
             }
-            w.field("response_type", "embeddings_by_type")
+            w.field("response_type", floatsOnly ? "embeddings_floats" : "embeddings_by_type")
         }
         return w.response()
     }

@@ -49,9 +49,11 @@ struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 extension ErrorAndMetricsMiddleware {
     /// A bounded set of route labels for the metrics (never raw paths with names in them).
     static func label(_ path: String) -> String {
-        let known = ["/v1/embeddings", "/v2/embed", "/v1/score", "/score", "/v1/models", "/health", "/metrics", "/openapi.json",
-                     "/collections", "/ingest", "/search"]
+        let known = ["/v1/embeddings", "/v2/embed", "/v1/embed", "/tokenize", "/v1/score", "/score", "/v1/models", "/health", "/metrics",
+                     "/openapi.json", "/collections", "/ingest", "/search", "/"]
         if known.contains(path) { return path }
+        if path.hasPrefix("/v1/models/") { return "/v1/models/{id}" }
+        if path.hasPrefix("/console/") { return "/console/{file}" }
         if path.hasPrefix("/collections/") { return path.hasSuffix("/optimize") ? "/collections/{name}/optimize" : "/collections/{name}" }
         if path.hasPrefix("/documents/") { return path.split(separator: "/").count == 2 ? "/documents/{collection}" : "/documents/{collection}/{id}" }
         return "other"
@@ -59,12 +61,14 @@ extension ErrorAndMetricsMiddleware {
 }
 
 /// With API keys configured, requests must carry `Authorization: Bearer <key>`; `/health`
-/// stays open for load balancers and orchestrators.
+/// stays open for load balancers and orchestrators, and the console's static files too.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if keys.isEmpty || request.uri.path == "/health" { return try await next(request, context) }
+        // The console's own files carry no data; the page asks for the key before its API calls.
+        let path = request.uri.path
+        if keys.isEmpty || path == "/health" || path == "/" || path.hasPrefix("/console/") { return try await next(request, context) }
         // The scheme is case-insensitive (RFC 9110 §11.1); the key is compared exactly.
         let header = request.headers[.authorization] ?? ""
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)

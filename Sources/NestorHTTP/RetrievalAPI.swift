@@ -14,8 +14,8 @@ struct RetrievalAPI: Sendable {
         router.post("/collections") { request, _ in
             try await mapped {
                 let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
-                let c = try await service.createCollection(try Self.collectionRequest(body))
-                return RetrievalJSON.writer { RetrievalJSON.write(c, $0) }.response(status: .created)
+                let (c, created) = try await service.createCollection(try Self.collectionRequest(body))
+                return RetrievalJSON.writer { RetrievalJSON.write(c, $0) }.response(status: created ? .created : .ok)
             }
         }
         router.get("/collections") { _, _ in
@@ -53,6 +53,22 @@ struct RetrievalAPI: Sendable {
                 let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
                 let r = try await service.search(try Self.searchRequest(body))
                 return RetrievalJSON.writer { RetrievalJSON.write(r, $0) }.response()
+            }
+        }
+        router.get("/documents/:collection") { request, context in
+            try await mapped {
+                let collection = try pathParameter(context, "collection")
+                let query = request.uri.queryParameters
+                if let bad = query.first(where: { !["limit", "cursor"].contains(String($0.key)) }) {
+                    throw APIError.badRequest("unknown query parameter '\(bad.key)'; this route takes limit and cursor", param: String(bad.key))
+                }
+                var limit: Int?
+                if let l = query["limit"] {
+                    guard let n = Int(l) else { throw APIError.badRequest("'limit' must be an integer", param: "limit") }
+                    limit = n
+                }
+                let page = try await service.documents(in: collection, limit: limit, cursor: query["cursor"].map(String.init))
+                return RetrievalJSON.writer { RetrievalJSON.write(page, collection: collection, $0) }.response()
             }
         }
         router.get("/documents/:collection/:id") { _, context in

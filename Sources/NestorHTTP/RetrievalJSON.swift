@@ -52,6 +52,7 @@ public enum RetrievalJSON {
             w.array {
                 for h in r.hits {
                     w.object {
+                        w.field("id", h.id)
                         w.field("document_id", h.documentId)
                         w.field("chunk_index", h.chunkIndex)
                         w.key("score"); w.float(h.score)
@@ -61,6 +62,8 @@ public enum RetrievalJSON {
                     }
                 }
             }
+            w.key("next_offset"); if let n = r.nextOffset { w.int(n) } else { w.null() }
+            w.field("score_type", r.scoreType)
             w.field("path", r.path.rawValue)
             w.field("candidates", r.candidates)
             w.key("timings")
@@ -70,6 +73,24 @@ public enum RetrievalJSON {
                 w.key("rerank_ms"); w.double(r.rerankSeconds * 1000)
                 w.key("fetch_ms"); w.double(r.fetchSeconds * 1000)
             }
+        }
+    }
+
+    static func write(_ page: (documents: [DocumentSummary], nextCursor: String?), collection: String, _ w: JSONWriter) {
+        w.object {
+            w.field("collection", collection)
+            w.key("documents")
+            w.array {
+                for d in page.documents {
+                    w.object {
+                        w.field("id", d.id)
+                        w.field("text", d.text)
+                        w.key("metadata"); w.raw(MetadataValue.jsonText(d.metadata))
+                        w.field("chunks", d.chunks)
+                    }
+                }
+            }
+            w.key("next_cursor"); if let c = page.nextCursor { w.string(c) } else { w.null() }
         }
     }
 

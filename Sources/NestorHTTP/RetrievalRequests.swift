@@ -13,7 +13,7 @@ extension RetrievalAPI {
     }
 
     static func ingestRequest(_ body: JSONBody) throws -> IngestRequest {
-        try body.only(["collection", "documents", "chunking"])
+        try body.only(["collection", "documents", "chunking", "create_collection"])
         guard let collection = try body.string("collection") else { throw APIError.badRequest("'collection' is required", param: "collection") }
         guard let raw = body.fields["documents"] as? [Any] else {
             throw APIError.badRequest("'documents' must be an array of {id?, text, metadata?}", param: "documents")
@@ -48,11 +48,12 @@ extension RetrievalAPI {
             try c.only(["max_tokens", "overlap_tokens"], at: "chunking")
             chunking = ChunkingRequest(maxTokens: try c.int("max_tokens", at: "chunking"), overlapTokens: try c.int("overlap_tokens", at: "chunking"))
         }
-        return IngestRequest(collection: collection, documents: documents, chunking: chunking)
+        return IngestRequest(collection: collection, documents: documents, chunking: chunking,
+                             createCollection: try body.bool("create_collection") ?? false)
     }
 
     static func searchRequest(_ body: JSONBody) throws -> SearchRequest {
-        try body.only(["collection", "query", "vector", "top_k", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include"])
+        try body.only(["collection", "query", "vector", "top_k", "offset", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include"])
         guard let collection = try body.string("collection") else { throw APIError.badRequest("'collection' is required", param: "collection") }
         let query: SearchQuery
         switch (body.has("query"), body.has("vector")) {
@@ -81,7 +82,8 @@ extension RetrievalAPI {
                 include.insert(i)
             }
         }
-        return SearchRequest(collection: collection, query: query, topK: try body.int("top_k"), rerankDepth: try body.int("rerank_depth"),
+        return SearchRequest(collection: collection, query: query, topK: try body.int("top_k"), offset: try body.int("offset"),
+                             rerankDepth: try body.int("rerank_depth"),
                              ef: try body.int("ef"), filter: filter, exact: try body.bool("exact") ?? false,
                              groupByDocument: try body.bool("group_by_document") ?? false, include: include)
     }

@@ -22,29 +22,40 @@ public func buildRouter(embedder: any Embedder, retrieval: RetrievalService? = n
     router.post("/v2/embed") { request, _ in try await api.cohereEmbed(request) }
     router.post("/v1/score") { request, _ in try await api.score(request) }
     router.post("/score") { request, _ in try await api.score(request) }
+    router.post("/v1/embed") { request, _ in try await api.cohereEmbedV1(request) }
+    router.post("/tokenize") { request, _ in try await api.tokenize(request) }
+    ConsoleAssets.register(on: router)
     if let retrieval { RetrievalAPI(service: retrieval, config: config).register(on: router) }
     let names = config.modelNames
     let info = embedder.info
     let created = Int(Date().timeIntervalSince1970)
+    @Sendable func model(_ id: String, _ w: JSONWriter) {
+        w.object {
+            w.field("id", id)
+            w.field("object", "model")
+            w.field("created", created)
+            w.field("owned_by", "nestor")
+            w.field("root", names[0])
+            w.field("max_model_len", info.maxInputTokens)
+            w.field("dimensions", info.dimensions)
+        }
+    }
     router.get("/v1/models") { _, _ in
         let w = JSONWriter()
         w.object {
             w.field("object", "list")
             w.key("data")
-            w.array {
-                for n in names {
-                    w.object {
-                        w.field("id", n)
-                        w.field("object", "model")
-                        w.field("created", created)
-                        w.field("owned_by", "nestor")
-                        w.field("root", names[0])
-                        w.field("max_model_len", info.maxInputTokens)
-                        w.field("dimensions", info.dimensions)
-                    }
-                }
-            }
+            w.array { for n in names { model(n, w) } }
         }
+        return w.response()
+    }
+    router.get("/v1/models/:id") { _, context in
+        let id = try pathParameter(context, "id")
+        guard names.contains(id) else {
+            throw APIError(.notFound, "The model `\(id)` does not exist. Served: \(names.joined(separator: ", "))", param: "model")
+        }
+        let w = JSONWriter()
+        model(id, w)
         return w.response()
     }
     router.get("/health") { _, _ in

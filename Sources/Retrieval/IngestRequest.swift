@@ -7,10 +7,13 @@ public struct IngestRequest: Sendable, Equatable {
     public var documents: [IngestDocument]
     /// How to cut documents; nil fields take the model's defaults.
     public var chunking: ChunkingRequest?
-    public init(collection: String, documents: [IngestDocument], chunking: ChunkingRequest? = nil) {
+    /// Create the collection with the defaults when it does not exist.
+    public var createCollection: Bool
+    public init(collection: String, documents: [IngestDocument], chunking: ChunkingRequest? = nil, createCollection: Bool = false) {
         self.collection = collection
         self.documents = documents
         self.chunking = chunking
+        self.createCollection = createCollection
     }
 }
 

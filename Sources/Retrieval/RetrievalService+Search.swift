@@ -9,11 +9,17 @@ extension RetrievalService {
         guard topK >= 1, topK <= settings.maxTopK else {
             throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(topK)", param: "top_k")
         }
-        let depth = r.rerankDepth ?? max(100, 10 * topK)
+        let offset = r.offset ?? 0
+        guard offset >= 0, offset + topK <= settings.maxTopK else {
+            throw RetrievalError(.invalid, "'offset' + 'top_k' must be at most \(settings.maxTopK), got \(offset) + \(topK)", param: "offset")
+        }
+        // A page is the head of offset + top_k hits less its first offset, searched as deep as that head.
+        let want = offset + topK
+        let depth = r.rerankDepth ?? max(100, 10 * want)
         guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
         let ef = r.ef ?? max(depth, 64)
         guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
-        return SearchOptions(topK: topK, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact)
+        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact)
     }
 
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and
@@ -47,7 +53,9 @@ extension RetrievalService {
             var seen = Set<String>()
             hits = hits.filter { seen.insert($0.documentId).inserted }
         }
-        hits = Array(hits.prefix(options.topK))
+        let offset = request.offset ?? 0
+        let pageSize = options.topK - offset
+        hits = Array(hits.prefix(options.topK).dropFirst(offset))
         let t2 = Date()
         let rows = try await store.chunks(labels: hits.map(\.label), in: collection)
         var byLabel = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()
@@ -60,7 +68,9 @@ extension RetrievalService {
                                   metadata: include.contains(.metadata) ? r.metadata : nil,
                                   vector: include.contains(.vector) ? r.chunk.vector : nil)
         }
-        return SearchResult(collection: collection, hits: out, path: outcome.path, candidates: outcome.candidates,
+        // A full page may have a successor; a short one is the last.
+        let next = out.count == pageSize && options.topK + pageSize <= settings.maxTopK ? offset + pageSize : nil
+        return SearchResult(collection: collection, hits: out, nextOffset: next, path: outcome.path, candidates: outcome.candidates,
                             embedSeconds: embedSeconds, coarseSeconds: outcome.coarseSeconds, rerankSeconds: outcome.rerankSeconds,
                             fetchSeconds: Date().timeIntervalSince(t2))
     }

@@ -61,7 +61,9 @@ public actor RetrievalService {
 
     // MARK: collections
 
-    public func createCollection(_ r: CollectionRequest) async throws -> CollectionInfo {
+    /// Creates a collection, or returns the existing one when every setting the request gives
+    /// matches it (so clients can get-or-create without racing on 409); `created` says which.
+    public func createCollection(_ r: CollectionRequest) async throws -> (info: CollectionInfo, created: Bool) {
         let name = r.name
         // "." and ".." would vanish from a URL path (clients normalise them away), so a name needs
         // one character that is not a dot.
@@ -78,8 +80,17 @@ public actor RetrievalService {
         guard (1...4096).contains(efc) else {
             throw RetrievalError(.invalid, "'ef_construction' must be between 1 and 4096, got \(efc)", param: "ef_construction")
         }
-        guard loaded[name] == nil, unavailable[name] == nil else {
-            throw RetrievalError(.conflict, "collection \(name) already exists", param: "name")
+        if let u = unavailable[name] { throw RetrievalError(.conflict, "collection \(name) already exists and cannot be served: \(u.reason)", param: "name") }
+        if let existing = loaded[name] {
+            let s = existing.spec
+            var differences = [String]()
+            if let c = r.coarseDimensions, c != s.coarseDimensions { differences.append("coarse_dimensions \(s.coarseDimensions), asked \(c)") }
+            if let x = r.m, x != s.m { differences.append("m \(s.m), asked \(x)") }
+            if let x = r.efConstruction, x != s.efConstruction { differences.append("ef_construction \(s.efConstruction), asked \(x)") }
+            guard differences.isEmpty else {
+                throw RetrievalError(.conflict, "collection \(name) already exists with other settings (\(differences.joined(separator: "; ")))", param: "name")
+            }
+            return (describe(existing), false)
         }
         let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse, m: m, efConstruction: efc)
         do {
@@ -89,7 +100,13 @@ public actor RetrievalService {
         }
         let index = try await CollectionIndex(spec: spec, store: store, logger: logger)
         loaded[name] = index
-        return describe(index)
+        return (describe(index), true)
+    }
+
+    /// The collection to ingest into, created with the defaults when asked and missing.
+    func indexForIngest(_ name: String, create: Bool) async throws -> CollectionIndex {
+        if create, loaded[name] == nil, unavailable[name] == nil { _ = try await createCollection(CollectionRequest(name: name)) }
+        return try index(name)
     }
 
     /// The model's smallest Matryoshka size when it declares them, else the service default.
@@ -145,6 +162,34 @@ public actor RetrievalService {
     public func document(_ id: String, in collection: String) async throws -> DocumentRow? {
         _ = try index(collection)
         return try await store.document(id, in: collection)
+    }
+
+    /// A page of the collection's documents in id order. The cursor is opaque to clients (the
+    /// last id of the previous page, encoded); nil when there are no more.
+    public nonisolated func documents(in collection: String, limit: Int?, cursor: String?) async throws -> (documents: [DocumentSummary], nextCursor: String?) {
+        _ = try await index(collection)
+        let n = limit ?? 100
+        guard (1...1000).contains(n) else { throw RetrievalError(.invalid, "'limit' must be between 1 and 1000, got \(n)", param: "limit") }
+        var after: String?
+        if let cursor {
+            guard let data = Data(base64Encoded: Self.unURLSafe(cursor)), let id = String(data: data, encoding: .utf8) else {
+                throw RetrievalError(.invalid, "'cursor' is not one this server gave out", param: "cursor")
+            }
+            after = id
+        }
+        let page = try await store.documents(in: collection, after: after, limit: n + 1)
+        let more = page.count > n
+        let docs = Array(page.prefix(n))
+        return (docs, more ? docs.last.map { Self.urlSafe(Data($0.id.utf8).base64EncodedString()) } : nil)
+    }
+
+    static func urlSafe(_ b64: String) -> String {
+        b64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func unURLSafe(_ s: String) -> String {
+        let t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        return t + String(repeating: "=", count: (4 - t.count % 4) % 4)
     }
 
     /// Deletes a document durably; false when it was not stored.

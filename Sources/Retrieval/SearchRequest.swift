@@ -7,6 +7,8 @@ public struct SearchRequest: Sendable {
     public var collection: String
     public var query: SearchQuery
     public var topK: Int?
+    /// Hits to skip (paging): the result is ranks offset + 1 … offset + top_k.
+    public var offset: Int?
     /// nil = max(100, 10 · top_k); 0 = coarse scores only.
     public var rerankDepth: Int?
     /// nil = max(rerank depth, 64).
@@ -16,12 +18,13 @@ public struct SearchRequest: Sendable {
     public var groupByDocument: Bool
     public var include: Set<SearchInclude>
 
-    public init(collection: String, query: SearchQuery, topK: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
+    public init(collection: String, query: SearchQuery, topK: Int? = nil, offset: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
                 filter: MetadataFilter? = nil, exact: Bool = false, groupByDocument: Bool = false,
                 include: Set<SearchInclude> = [.text, .metadata]) {
         self.collection = collection
         self.query = query
         self.topK = topK
+        self.offset = offset
         self.rerankDepth = rerankDepth
         self.ef = ef
         self.filter = filter
@@ -43,6 +46,8 @@ public enum SearchInclude: String, Sendable, CaseIterable {
 
 /// One result as returned to clients.
 public struct RetrievedChunk: Sendable {
+    /// The chunk's stable id: `{document_id}#{chunk_index}` (the index is after the last `#`).
+    public var id: String { "\(documentId)#\(chunkIndex)" }
     public var documentId: String
     public var chunkIndex: Int
     public var score: Float
@@ -54,6 +59,10 @@ public struct RetrievedChunk: Sendable {
 public struct SearchResult: Sendable {
     public var collection: String
     public var hits: [RetrievedChunk]
+    /// Where the next page starts, or nil when this was the last one.
+    public var nextOffset: Int?
+    /// What `score` is: the cosine similarity of query and chunk.
+    public var scoreType: String { "cosine" }
     public var path: SearchOutcome.Path
     public var candidates: Int
     public var embedSeconds: Double

@@ -211,6 +211,20 @@ public final class PostgresStore: IndexStore, Service {
         return out
     }
 
+    public func documents(in collection: String, after: String?, limit: Int) async throws -> [DocumentSummary] {
+        var out = [DocumentSummary]()
+        // COLLATE "C": byte order, as SQLite compares, whatever the database's locale.
+        for try await (id, text, metadata, chunks) in try await query("""
+            SELECT d.id, d.text, d.metadata,
+                   (SELECT count(*) FROM chunks c WHERE c.collection = d.collection AND c.document_id = d.id)
+            FROM documents d WHERE d.collection = \(collection) AND d.id COLLATE "C" > \(after ?? "")
+            ORDER BY d.id COLLATE "C" LIMIT \(limit)
+            """).decode((String, String, String, Int64).self) {
+            out.append(DocumentSummary(id: id, text: text, metadata: MetadataValue.fields(ofJSON: metadata), chunks: Int(chunks)))
+        }
+        return out
+    }
+
     public func chunks(labels: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: Metadata)] {
         guard !labels.isEmpty else { return [] }
         var found = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()

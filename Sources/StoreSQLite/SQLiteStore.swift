@@ -112,6 +112,17 @@ public final class SQLiteStore: IndexStore {
         }
     }
 
+    public func documents(in collection: String, after: String?, limit: Int) async throws -> [DocumentSummary] {
+        try await reading { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.text, d.metadata,
+                       (SELECT count(*) FROM chunks c WHERE c.collection = d.collection AND c.document_id = d.id)
+                FROM documents d WHERE d.collection = ? AND d.id > ? ORDER BY d.id LIMIT ?
+                """, arguments: [collection, after ?? "", limit])
+                .map { DocumentSummary(id: $0[0], text: $0[1], metadata: MetadataValue.fields(ofJSON: $0[2]), chunks: $0[3]) }
+        }
+    }
+
     public func chunks(labels: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: Metadata)] {
         guard !labels.isEmpty else { return [] }
         return try await reading { db in

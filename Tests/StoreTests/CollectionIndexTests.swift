@@ -204,6 +204,9 @@ final class FailingStore: IndexStore, @unchecked Sendable {
     func collection(named name: String) async throws -> CollectionSpec? { try await base.collection(named: name) }
     func deleteCollection(named name: String) async throws -> Bool { try await base.deleteCollection(named: name) }
     func document(_ id: String, in collection: String) async throws -> DocumentRow? { try await base.document(id, in: collection) }
+    func documents(in collection: String, after: String?, limit: Int) async throws -> [DocumentSummary] {
+        try await base.documents(in: collection, after: after, limit: limit)
+    }
     func chunks(labels: [UInt64], in collection: String) async throws -> [(chunk: ChunkRow, metadata: Metadata)] {
         try await base.chunks(labels: labels, in: collection)
     }
@@ -223,4 +226,5 @@ struct TinyEmbedder: Embedder {
     }
     func tokenSpans(_ text: String) throws -> [Range<Int>] { [] }
     func overheadTokens(promptName: String?) throws -> Int { 0 }
+    func tokenize(_ text: String, promptName: String?, addSpecialTokens: Bool) throws -> Tokenized { Tokenized(ids: [], pieces: []) }
 }

@@ -75,4 +75,4 @@ def test_cohere_style_over_plain_http(server):
     assert all(close(a, b) for a, b in zip(body["embeddings"]["float"], expected))
     assert len(body["embeddings"]["ubinary"][0]) == 384 // 8
     status, body = server.post("/v2/embed", {"texts": ["x " * 2000], "truncate": "NONE"})
-    assert status == 400 and body["error"]["code"] == 400
+    assert status == 400 and body["error"]["code"] == "400"
