@@ -40,7 +40,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Client, Server, binary_info, nestor_binary, paragraph_text, sentences, write_json  # noqa: E402
 
 COLLECTION = "crash"
-MAX_TOKENS = (12, 16, 24, 32, 48)
+MAX_TOKENS = (12, 16, 24, 32, 48, 96)
+# Paragraphs per version: many one-paragraph documents keep requests short, so more of the
+# kills land while a batch is being written rather than embedded.
+PARAGRAPHS = (1, 1, 1, 2, 3, 4)
 
 
 class Writer(threading.Thread):
@@ -67,7 +70,7 @@ class Writer(threading.Thread):
     def new_version(self, doc_id):
         v = self.versions.get(doc_id, 0) + 1
         self.versions[doc_id] = v
-        text = paragraph_text(self.rng, self.pool, f"{doc_id}.v{v}", self.rng.randint(1, 4))
+        text = paragraph_text(self.rng, self.pool, f"{doc_id}.v{v}", self.rng.choice(PARAGRAPHS))
         meta = {"writer": self.k, "version": v, "lang": self.rng.choice(["de", "en", "fr", "ja", "ru", "zh"]),
                 "tags": self.rng.sample(["a", "b", "c", "d"], self.rng.randint(0, 3))}
         return {"id": doc_id, "text": text, "metadata": meta}
@@ -75,7 +78,7 @@ class Writer(threading.Thread):
     def next_op(self):
         live = self.live()
         r = self.rng.random()
-        if live and r < 0.15:
+        if live and r < 0.2:
             doc_id = self.rng.choice(live)
             return {"kind": "delete", "id": doc_id, "old": {doc_id: self.state[doc_id]}}
         ids = []

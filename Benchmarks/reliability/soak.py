@@ -182,6 +182,20 @@ def longest_gap(samples, t0, t1):
     return max(b - a for a, b in zip(times, times[1:]))
 
 
+def admin_get(admin, path, reconnects):
+    """The sampler's GET on a connection idle for a minute: the server may have closed it (idle
+    timeout) just as we reuse it, so one reconnect is allowed (and counted)."""
+    for attempt in range(2):
+        try:
+            status, info = admin.call("GET", path)
+            return info if status == 200 else {"error": status, "body": info}
+        except Exception as e:  # noqa: BLE001
+            if attempt:
+                return {"error": repr(e)}
+            reconnects.append(repr(e)[:200])
+    return {}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10)
@@ -218,7 +232,7 @@ def main():
     t_start = time.time()
     for t in threads:
         t.start()
-    minutes = []
+    minutes, reconnects = [], []
     end = t_start + args.minutes * 60
     t_prev = t_start
     print(f"{'min':>5} {'RSS MiB':>8} {'docs':>6} {'chunks':>7} {'graph':>7} {'deleted':>7} "
@@ -230,10 +244,7 @@ def main():
         with stats.lock:
             samples = list(stats.samples)
             errors = len(stats.errors)
-        try:
-            _, info = admin.call("GET", f"/collections/{COLLECTION}")
-        except Exception as e:  # noqa: BLE001
-            info = {"error": repr(e)}
+        info = admin_get(admin, f"/collections/{COLLECTION}", reconnects)
         w = window(samples, t_prev, t_now)
         row = {"minute": round((t_now - t_start) / 60, 2), "rss_kib": server.rss_kib(), "documents": info.get("documents"),
                "chunks": info.get("chunks"), "graph_nodes": info.get("graph_nodes"), "deleted_nodes": info.get("deleted_nodes"),
@@ -251,7 +262,7 @@ def main():
         t.join(timeout=180)
     t_end = time.time()
     hung = sum(t.is_alive() for t in threads)
-    status, info = admin.call("GET", f"/collections/{COLLECTION}")
+    info = admin_get(admin, f"/collections/{COLLECTION}", reconnects)
     believed_count = sum(len(b) for b in believed)
     rss_end = server.rss_kib()
     admin.close()
@@ -264,6 +275,7 @@ def main():
         "ids_per_ingest_client": args.pool,
         "startup_s": round(server.started_s, 3), "rss_kib_start": rss0, "rss_kib_end": rss_end,
         "errors": len(stats.errors), "error_detail": stats.errors[:30], "clients_hung": hung,
+        "sampler_reconnects": reconnects,
         "totals": total, "longest_gap_s": round(longest_gap(stats.samples, t_start, t_end), 2),
         "collection_documents": info.get("documents"), "believed_documents": believed_count,
         "documents_match": info.get("documents") == believed_count,
