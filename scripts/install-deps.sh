@@ -5,7 +5,7 @@ set -euo pipefail
 
 apt_packages=(libopenblas-dev libsqlite3-dev)
 # The PostgreSQL server is needed by the tests only (the store's second backend).
-if [ "${1:-}" = --test ]; then apt_packages+=(postgresql); fi
+if [ "${1:-}" = --test ]; then apt_packages+=(postgresql chromium chromium-driver); fi
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,7 +19,7 @@ fi
 
 # Python is used only by the model fetcher (numpy) and the test harness (pytest, and the
 # official openai client that the end-to-end test drives the server with).
-py_modules=(numpy pytest openai schemathesis openapi_spec_validator)  # import names; pip reads openapi_spec_validator as openapi-spec-validator
+py_modules=(numpy pytest openai schemathesis openapi_spec_validator selenium)  # import names; pip reads openapi_spec_validator as openapi-spec-validator
 py_missing=()
 for m in "${py_modules[@]}"; do
     python3 -c "import $m" 2>/dev/null || py_missing+=("$m")
