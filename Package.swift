@@ -40,17 +40,19 @@ let package = Package(
         .target(name: "VectorMath", swiftSettings: hot),
         .target(name: "CPrefetch"),
         .target(name: "Tokenization", swiftSettings: hot),
+        .target(name: "Lexical", swiftSettings: hot),
         .target(name: "NestorMigrations", path: "Migrations", resources: [
             .embedInCode("sqlite/sqlite_0001_initial.sql"), .embedInCode("postgres/postgres_0001_initial.sql"),
             .embedInCode("sqlite/sqlite_0002_coarse_rotation.sql"), .embedInCode("postgres/postgres_0002_coarse_rotation.sql"),
             .embedInCode("sqlite/sqlite_0003_graph_records.sql"), .embedInCode("postgres/postgres_0003_graph_records.sql"),
+            .embedInCode("sqlite/sqlite_0004_lexical.sql"), .embedInCode("postgres/postgres_0004_lexical.sql"),
         ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
         .target(name: "HNSW", dependencies: ["VectorMath", "CPrefetch"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
-        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "Lexical", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
         .target(name: "StoreSQLite", dependencies: [
@@ -61,7 +63,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // L4 service
-        .target(name: "Retrieval", dependencies: ["NestorCore", "TensorOps", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Retrieval", dependencies: ["NestorCore", "Lexical", "TensorOps", .product(name: "Logging", package: "swift-log")]),
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorOpsTests", dependencies: ["TensorOps"]),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
+        .testTarget(name: "LexicalTests", dependencies: ["Lexical"]),
         .testTarget(name: "StoreTests", dependencies: [
             "StoreSQLite", "StorePostgres", "NestorCore", "HNSW", "Retrieval", "EmbeddingEngine", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,5 +1,6 @@
 import Foundation
 import HNSW
+import Lexical
 import Logging
 import VectorMath
 
@@ -24,19 +25,25 @@ public actor CollectionIndex {
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    /// One chunk of a document to store: its text, token span and full vector.
+    /// One chunk of a document to store: its text, token span, full vector and lexical terms
+    /// (nil: analyse the text here with the collection's analyzer).
     public struct Chunk: Sendable {
         public var text: String
         public var tokenStart: Int
         public var tokenEnd: Int
         public var vector: [Float]
-        public init(text: String, tokenStart: Int, tokenEnd: Int, vector: [Float]) {
+        public var terms: [String: Int]?
+        public init(text: String, tokenStart: Int, tokenEnd: Int, vector: [Float], terms: [String: Int]? = nil) {
             self.text = text
             self.tokenStart = tokenStart
             self.tokenEnd = tokenEnd
             self.vector = vector
+            self.terms = terms
         }
     }
+
+    /// How this collection analyses text (queries must be analysed the same way).
+    public nonisolated var analyzer: AnalyzerOptions { AnalyzerOptions(foldDiacritics: spec.foldDiacritics) }
 
     /// A document to add or replace: its text, metadata and chunks (labels are assigned here).
     public struct Input: Sendable {
@@ -72,7 +79,7 @@ public actor CollectionIndex {
         // graph, and reading the chunk vectors and metadata into the search state. (SQLite's
         // WAL and PostgreSQL's pool both serve concurrent readers.)
         async let restored = Self.restoreGraph(spec, store)
-        async let filled = Self.fillState(spec, projection, store)
+        async let filled = Self.fillState(spec, projection, store, logger)
         var s = try await filled
         let outcome = try await restored
         var next = (s.slotOf.keys.max() ?? 0) + 1
@@ -151,18 +158,42 @@ public actor CollectionIndex {
     }
 
     /// Every chunk's full vector and document, and every document's metadata, with no graph yet.
-    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any IndexStore) async throws -> SearchState {
+    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any IndexStore,
+                                  _ logger: Logger) async throws -> SearchState {
         async let metadata = store.documentMetadata(in: spec.name)
+        async let terms = store.lexicalTerms(in: spec.name)
         let chunks = try await store.chunkVectors(in: spec.name)
         guard chunks.count == 0 || chunks.dimensions == spec.dimensions else {
             throw StoreError(.corrupt, "collection \(spec.name) stores vectors of \(chunks.dimensions) values; it was created for \(spec.dimensions)")
         }
-        var s = SearchState(graph: HNSWGraph(dimension: spec.coarseDimensions), projection: projection)
+        var s = SearchState(graph: HNSWGraph(dimension: spec.coarseDimensions), projection: projection,
+                            bm25: BM25Parameters(k1: spec.bm25K1, b: spec.bm25B), analyzer: AnalyzerOptions(foldDiacritics: spec.foldDiacritics),
+                            terms: try await terms)
         let documents = try await metadata
         s.reserve(documents: documents.count)
-        s.addChunks(chunks)
+        let unindexed = s.addChunks(chunks)
         for d in documents { s.metadata[d.id] = d.metadata }
+        if !unindexed.isEmpty { try await indexLexically(unindexed, &s, spec, store, logger) }
         return s
+    }
+
+    /// Chunks stored without terms (before the lexical index existed) or with unreadable ones:
+    /// analysed from their text once and written back, with a log line.
+    private static func indexLexically(_ labels: [UInt64], _ s: inout SearchState, _ spec: CollectionSpec, _ store: any IndexStore,
+                                       _ logger: Logger) async throws {
+        let firstNew = s.lexical.terms.count
+        var updates = [(label: UInt64, terms: [UInt8])]()
+        for start in stride(from: 0, to: labels.count, by: 1_000) {
+            let rows = try await store.chunks(labels: Array(labels[start..<min(labels.count, start + 1_000)]), in: spec.name)
+            for r in rows {
+                let list = s.lexical.termList(Analyzer.frequencies(r.chunk.text, options: s.analyzer))
+                s.lexical.add(r.chunk.label, list)
+                updates.append((r.chunk.label, TermCodec.encode(list)))
+            }
+        }
+        let newTerms = (firstNew..<s.lexical.terms.count).map { (id: $0, term: s.lexical.terms[$0]) }
+        try await store.write(BatchWrite(newTerms: newTerms, chunkTerms: updates), to: spec.name)
+        logger.info("indexed \(updates.count) chunks of collection \(spec.name) lexically (they were stored without terms)")
     }
 
     /// Every record of a freshly built graph, as one replacing write, with the rows' hashes.
@@ -215,21 +246,31 @@ public actor CollectionIndex {
         state.write { s in for l in replaced { s.graph.stageRemoval(l) } }
         var rows = [DocumentRow]()
         var labels = [[UInt64]]()
+        var termLists = [UInt64: [BM25Index.TermFrequency]]()
         var label = nextLabel
+        let analyzer = self.analyzer
+        let firstNewTerm = state.read { $0.lexical.terms.count }
         for d in upserts {
             var chunks = [ChunkRow]()
             var assigned = [UInt64]()
             for (k, c) in d.chunks.enumerated() {
                 let coarse = projection(c.vector)
-                state.write { s in s.graph.stageInsert(coarse, label: label, visited: visited) }
+                let frequencies = c.terms ?? Analyzer.frequencies(c.text, options: analyzer)
+                // New terms get ids now; a term without postings matches nothing, so this is invisible.
+                let list = state.write { s in
+                    s.graph.stageInsert(coarse, label: label, visited: visited)
+                    return s.lexical.termList(frequencies)
+                }
+                termLists[label] = list
                 chunks.append(ChunkRow(label: label, documentId: d.id, ordinal: k, text: c.text, tokenStart: c.tokenStart,
-                                       tokenEnd: c.tokenEnd, vector: c.vector))
+                                       tokenEnd: c.tokenEnd, vector: c.vector, terms: TermCodec.encode(list)))
                 assigned.append(label)
                 label += 1
             }
             rows.append(DocumentRow(id: d.id, text: d.text, metadata: d.metadata, chunks: chunks))
             labels.append(assigned)
         }
+        let newTerms = state.read { s in (firstNewTerm..<s.lexical.terms.count).map { (id: $0, term: s.lexical.terms[$0]) } }
         // The records of every node the batch touched, as they will be once published.
         var hashes = rowHashes
         var sum = checksum
@@ -244,7 +285,7 @@ public actor CollectionIndex {
             return GraphRecordChanges(header: GraphCodec.encode(s.graph.header, checksum: sum), rows: out)
         }
         do {
-            try await store.write(BatchWrite(upserts: rows, deletions: deletions, graph: changes), to: spec.name)
+            try await store.write(BatchWrite(upserts: rows, deletions: deletions, graph: changes, newTerms: newTerms), to: spec.name)
         } catch {
             try await reload()
             throw error
@@ -254,7 +295,7 @@ public actor CollectionIndex {
             s.graph.publish()
             for id in upserts.map(\.id) + deletions { s.removeDocument(id) }
             for d in rows {
-                for c in d.chunks { s.addChunk(c.label, document: d.id, vector: c.vector) }
+                for c in d.chunks { s.addChunk(c.label, document: d.id, vector: c.vector, terms: termLists[c.label]) }
                 s.metadata[d.id] = d.metadata
             }
         }

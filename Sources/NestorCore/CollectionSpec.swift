@@ -9,9 +9,13 @@ public struct CollectionSpec: Sendable, Equatable {
     public var m: Int
     public var efConstruction: Int
     public var seed: UInt64
+    /// The lexical side: BM25's k1 and b, and whether analysis folds diacritics.
+    public var bm25K1: Double
+    public var bm25B: Double
+    public var foldDiacritics: Bool
 
     public init(name: String, model: String, dimensions: Int, coarseDimensions: Int, m: Int = 16, efConstruction: Int = 200,
-                seed: UInt64 = 42) {
+                seed: UInt64 = 42, bm25K1: Double = 1.2, bm25B: Double = 0.75, foldDiacritics: Bool = false) {
         self.name = name
         self.model = model
         self.dimensions = dimensions
@@ -19,6 +23,9 @@ public struct CollectionSpec: Sendable, Equatable {
         self.m = m
         self.efConstruction = efConstruction
         self.seed = seed
+        self.bm25K1 = bm25K1
+        self.bm25B = bm25B
+        self.foldDiacritics = foldDiacritics
     }
 
     /// Why stored parameters cannot be served (a database is input too), or nil.
@@ -29,6 +36,7 @@ public struct CollectionSpec: Sendable, Equatable {
         }
         guard (2...128).contains(m) else { return "its HNSW m \(m) is not between 2 and 128" }
         guard (1...4096).contains(efConstruction) else { return "its ef_construction \(efConstruction) is not between 1 and 4096" }
+        guard bm25K1 >= 0, bm25K1 <= 10, bm25B >= 0, bm25B <= 1 else { return "its BM25 parameters k1 \(bm25K1), b \(bm25B) are out of range" }
         return nil
     }
 }

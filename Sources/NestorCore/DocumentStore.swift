@@ -19,6 +19,8 @@ public protocol DocumentStore: Sendable {
     func chunkVectors(in collection: String) async throws -> ChunkVectors
     /// Every document's id and metadata (for filters).
     func documentMetadata(in collection: String) async throws -> [(id: String, metadata: Metadata)]
+    /// The collection's lexical term table, by id (term i at index i).
+    func lexicalTerms(in collection: String) async throws -> [String]
     /// The collection's coarse rotation rows, or nil for the identity.
     func rotation(of collection: String) async throws -> [Float]?
     /// Applies one batch — documents, chunks, graph records, rotation — in one transaction.

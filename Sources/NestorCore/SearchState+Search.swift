@@ -1,31 +1,100 @@
 import CPrefetch
 import Foundation
 import HNSW
+import Lexical
 import VectorMath
 
 extension SearchState {
-    /// Two-stage search: the graph over coarse vectors proposes `rerankDepth` candidates, which
-    /// are re-scored exactly at full dimension. A filter matching few chunks is answered by
-    /// exact search over exactly those (a graph walk would find too few of them); otherwise it
-    /// is applied during the walk.
+    /// A search in the requested mode. Every mode applies the same filter: a dense ranking, a
+    /// BM25 ranking, or both fused.
     public func search(_ query: [Float], _ o: SearchOptions, visited: VisitedSet? = nil) -> SearchOutcome {
+        let allowed = o.filter.map { f in Set(metadata.lazy.filter { f.matches($0.value) }.map(\.key)) }
+        switch o.mode {
+        case .dense:
+            return dense(query, o, allowed: allowed, visited: visited)
+        case .lexical:
+            let start = DispatchTime.now().uptimeNanoseconds
+            let hits = lexicalRanking(o.text ?? "", k: o.topK, allowed: allowed)
+            var out = SearchOutcome(hits: hits, path: .none, candidates: hits.count, coarseSeconds: 0, rerankSeconds: 0)
+            out.lexicalSeconds = Self.seconds(since: start)
+            return out
+        case .hybrid:
+            var d = o
+            d.topK = max(o.topK, o.fusionDepth)
+            d.rerankDepth = o.rerankDepth == 0 ? 0 : max(o.rerankDepth, d.topK)
+            var out = dense(query, d, allowed: allowed, visited: visited)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let lexical = lexicalRanking(o.text ?? "", k: d.topK, allowed: allowed)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            out.hits = Self.fuse(dense: out.hits, lexical: lexical, fusion: o.fusion, k: o.topK)
+            out.lexicalSeconds = Double(t1 - t0) / 1e9
+            out.fusionSeconds = Self.seconds(since: t1)
+            return out
+        }
+    }
+
+    static func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
+
+    /// BM25 over the analysed query, restricted to the allowed documents.
+    func lexicalRanking(_ text: String, k: Int, allowed: Set<String>?) -> [SearchHit] {
+        let terms = Analyzer.terms(text, options: analyzer)
+        let accept: ((UInt64) -> Bool)? = allowed.map { set in { label in documentOf[label].map(set.contains) ?? false } }
+        return lexical.search(terms, k: k, accept: accept).enumerated().compactMap { i, r in
+            documentOf[r.label].map { SearchHit(label: r.label, documentId: $0, score: r.score, lexicalRank: i + 1) }
+        }
+    }
+
+    /// Merges a dense and a lexical ranking (each best first) into the top `k`.
+    static func fuse(dense: [SearchHit], lexical: [SearchHit], fusion: Fusion, k: Int) -> [SearchHit] {
+        var merged = [UInt64: SearchHit]()
+        for (i, h) in dense.enumerated() {
+            var x = h
+            x.denseRank = i + 1
+            merged[h.label] = x
+        }
+        for (i, h) in lexical.enumerated() {
+            if merged[h.label] == nil { merged[h.label] = h }
+            merged[h.label]?.lexicalRank = i + 1
+        }
+        let denseScore = Dictionary(uniqueKeysWithValues: dense.map { ($0.label, $0.score) })
+        let lexicalScore = Dictionary(uniqueKeysWithValues: lexical.map { ($0.label, $0.score) })
+        let (dMin, dMax) = (dense.map(\.score).min() ?? 0, dense.map(\.score).max() ?? 0)
+        let lMax = lexical.map(\.score).max() ?? 0
+        var out = Array(merged.values)
+        for i in out.indices {
+            let h = out[i]
+            switch fusion {
+            case .reciprocalRank(let c):
+                let r = (h.denseRank.map { 1 / Double(c + $0) } ?? 0) + (h.lexicalRank.map { 1 / Double(c + $0) } ?? 0)
+                out[i].score = Float(r)
+            case .weighted(let alpha):
+                let d = denseScore[h.label].map { dMax > dMin ? Double(($0 - dMin) / (dMax - dMin)) : 1 } ?? 0
+                let l = lexicalScore[h.label].map { lMax > 0 ? Double($0 / lMax) : 0 } ?? 0
+                out[i].score = Float(alpha * d + (1 - alpha) * l)
+            }
+        }
+        out.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+        return Array(out.prefix(k))
+    }
+
+    /// Two-stage dense search: the graph over coarse vectors proposes `rerankDepth` candidates,
+    /// which are re-scored exactly at full dimension. A filter matching few chunks is answered
+    /// by exact search over exactly those (a graph walk would find too few of them); otherwise it
+    /// is applied during the walk.
+    func dense(_ query: [Float], _ o: SearchOptions, allowed: Set<String>?, visited: VisitedSet?) -> SearchOutcome {
         let q = VectorMath.normalized(query)
         let start = DispatchTime.now().uptimeNanoseconds
-        func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
-        var allowed: Set<String>?
-        if let filter = o.filter {
-            let matching = Set(metadata.lazy.filter { filter.matches($0.value) }.map(\.key))
-            allowed = matching
+        if let matching = allowed {
             let chunks = matching.reduce(0) { $0 + (chunksOf[$1]?.count ?? 0) }
             if chunks <= o.exactFilterLimit || o.exact {
                 let labels = matching.flatMap { chunksOf[$0] ?? [] }
                 return SearchOutcome(hits: exact(q, labels, k: o.topK), path: o.exact ? .exact : .filteredExact,
-                                     candidates: labels.count, coarseSeconds: 0, rerankSeconds: seconds(since: start))
+                                     candidates: labels.count, coarseSeconds: 0, rerankSeconds: Self.seconds(since: start))
             }
         }
         if o.exact {
             return SearchOutcome(hits: exact(q, Array(slotOf.keys), k: o.topK), path: .exact, candidates: slotOf.count,
-                                 coarseSeconds: 0, rerankSeconds: seconds(since: start))
+                                 coarseSeconds: 0, rerankSeconds: Self.seconds(since: start))
         }
         let accept: ((UInt64) -> Bool)? = allowed.map { set in { label in documentOf[label].map(set.contains) ?? false } }
         let depth = projection.isIdentity || o.rerankDepth == 0 ? o.topK : max(o.rerankDepth, o.topK)
@@ -40,7 +109,7 @@ extension SearchState {
         }
         let hits = exact(q, found.map(\.label), k: o.topK)
         return SearchOutcome(hits: hits, path: .twoStage, candidates: found.count, coarseSeconds: coarse,
-                             rerankSeconds: seconds(since: afterCoarse))
+                             rerankSeconds: Self.seconds(since: afterCoarse))
     }
 
     /// Exact cosine scores of the given chunks, best first (ties by label, so results are stable).

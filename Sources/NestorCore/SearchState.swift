@@ -1,9 +1,11 @@
 import HNSW
+import Lexical
 import VectorMath
 
-/// What a search reads, behind one lock so a reader sees a graph, vectors and metadata that
-/// agree: the coarse graph, the projection into it, every live chunk's full vector (for the
-/// exact second stage) and each document's metadata (for filters).
+/// What a search reads, behind one lock so a reader sees a graph, vectors, lexical postings and
+/// metadata that agree: the coarse graph, the projection into it, every live chunk's full
+/// vector (for the exact second stage), the BM25 index over the chunks' terms, and each
+/// document's metadata (for filters).
 public struct SearchState: Sendable {
     public internal(set) var graph: HNSWGraph
     public internal(set) var projection: CoarseProjection
@@ -14,11 +16,16 @@ public struct SearchState: Sendable {
     var documentOf: [UInt64: String] = [:]
     var chunksOf: [String: [UInt64]] = [:]
     var metadata: [String: Metadata] = [:]
+    public internal(set) var lexical: BM25Index
+    public let analyzer: AnalyzerOptions
     let dimensions: Int
 
-    init(graph: HNSWGraph, projection: CoarseProjection) {
+    init(graph: HNSWGraph, projection: CoarseProjection, bm25: BM25Parameters = BM25Parameters(), analyzer: AnalyzerOptions = AnalyzerOptions(),
+         terms: [String] = []) {
         self.graph = graph
         self.projection = projection
+        self.lexical = BM25Index(parameters: bm25, terms: terms)
+        self.analyzer = analyzer
         dimensions = projection.full
     }
 
@@ -26,7 +33,7 @@ public struct SearchState: Sendable {
     /// after a lost graph, and the search path measured without a store in `Benchmarks/`.
     public init(spec: CollectionSpec, projection: CoarseProjection, chunks: [(label: UInt64, documentId: String, vector: [Float])]) {
         self.init(graph: Self.graph(spec, projection, chunks.lazy.map { ($0.label, $0.vector) }), projection: projection)
-        for c in chunks { addChunk(c.label, document: c.documentId, vector: c.vector) }
+        for c in chunks { addChunk(c.label, document: c.documentId, vector: c.vector, terms: nil) }
     }
 
     /// A coarse graph over the projections of `vectors`, inserted in order.
@@ -48,11 +55,19 @@ public struct SearchState: Sendable {
     }
 
     /// Adds a bulk read of chunks. Into an empty state the flat vector array is adopted as it
-    /// is (normalised in place) rather than copied row by row.
-    mutating func addChunks(_ c: ChunkVectors) {
+    /// is (normalised in place) rather than copied row by row. Returns the labels whose stored
+    /// terms were missing or unreadable (to be analysed again from their text).
+    mutating func addChunks(_ c: ChunkVectors) -> [UInt64] {
+        var unindexed = Set(c.missingTerms)
+        let termCount = lexical.terms.count
+        for i in 0..<c.count where !unindexed.contains(i) {
+            guard let list = TermCodec.decode(c.terms(at: i), termCount: termCount) else { unindexed.insert(i); continue }
+            lexical.add(c.labels[i], list)
+        }
+        let missing = unindexed.sorted().map { c.labels[$0] }
         guard vectors.isEmpty, freeSlots.isEmpty, c.dimensions == dimensions else {
-            for i in 0..<c.count { addChunk(c.labels[i], document: c.documentIds[i], vector: c.vector(at: i)) }
-            return
+            for i in 0..<c.count { addChunk(c.labels[i], document: c.documentIds[i], vector: c.vector(at: i), terms: nil) }
+            return missing
         }
         vectors = c.vectors
         let d = dimensions
@@ -66,9 +81,12 @@ public struct SearchState: Sendable {
             documentOf[label] = document
             chunksOf[document, default: []].append(label)
         }
+        return missing
     }
 
-    mutating func addChunk(_ label: UInt64, document: String, vector: [Float]) {
+    /// Adds one chunk; `terms` nil leaves the lexical index as it is (a bulk load fills it apart).
+    mutating func addChunk(_ label: UInt64, document: String, vector: [Float], terms: [BM25Index.TermFrequency]?) {
+        if let terms { lexical.add(label, terms) }
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
@@ -88,6 +106,7 @@ public struct SearchState: Sendable {
         for label in chunksOf.removeValue(forKey: id) ?? [] {
             if let slot = slotOf.removeValue(forKey: label) { freeSlots.append(slot) }
             documentOf[label] = nil
+            lexical.remove(label)
         }
         metadata[id] = nil
     }

@@ -10,8 +10,11 @@ public struct ChunkRow: Sendable, Equatable {
     public var tokenStart: Int
     public var tokenEnd: Int
     public var vector: [Float]
+    /// The chunk's lexical terms as the index encodes them (`Lexical.TermCodec`); opaque here.
+    public var terms: [UInt8]
 
-    public init(label: UInt64, documentId: String, ordinal: Int, text: String, tokenStart: Int, tokenEnd: Int, vector: [Float]) {
+    public init(label: UInt64, documentId: String, ordinal: Int, text: String, tokenStart: Int, tokenEnd: Int, vector: [Float],
+                terms: [UInt8] = []) {
         self.label = label
         self.documentId = documentId
         self.ordinal = ordinal
@@ -19,6 +22,7 @@ public struct ChunkRow: Sendable, Equatable {
         self.tokenStart = tokenStart
         self.tokenEnd = tokenEnd
         self.vector = vector
+        self.terms = terms
     }
 }
 
@@ -85,17 +89,25 @@ public struct GraphRecordChanges: Sendable {
 }
 
 /// Everything one batch changes, applied in one transaction: documents replaced or added (with
-/// all their chunks), documents deleted, the graph records, and a new coarse rotation.
+/// all their chunks), documents deleted, the graph records, new lexical terms, and a new coarse
+/// rotation.
 public struct BatchWrite: Sendable {
     public var upserts: [DocumentRow]
     public var deletions: [String]
     public var graph: GraphRecordChanges?
+    /// Terms first used by this batch, with their ids (ids continue the stored table).
+    public var newTerms: [(id: Int, term: String)]
+    /// Term lists for chunks stored before the lexical index existed (a one-time upgrade).
+    public var chunkTerms: [(label: UInt64, terms: [UInt8])]
     /// A new coarse rotation (`.some(nil)` = back to identity).
     public var rotation: [Float]??
-    public init(upserts: [DocumentRow] = [], deletions: [String] = [], graph: GraphRecordChanges? = nil, rotation: [Float]?? = nil) {
+    public init(upserts: [DocumentRow] = [], deletions: [String] = [], graph: GraphRecordChanges? = nil,
+                newTerms: [(id: Int, term: String)] = [], chunkTerms: [(label: UInt64, terms: [UInt8])] = [], rotation: [Float]?? = nil) {
         self.upserts = upserts
         self.deletions = deletions
         self.graph = graph
+        self.newTerms = newTerms
+        self.chunkTerms = chunkTerms
         self.rotation = rotation
     }
 }
@@ -110,6 +122,11 @@ public struct ChunkVectors: Sendable {
     public private(set) var documentIds: [String] = []
     /// Row i's vector at `i * dimensions`.
     public private(set) var vectors: [Float] = []
+    /// Row i's lexical terms at `termBytes[termStart[i]..<termStart[i + 1]]`; nil rows (stored
+    /// before the lexical index) are listed in `missingTerms`.
+    public private(set) var termBytes: [UInt8] = []
+    public private(set) var termStart: [Int] = [0]
+    public private(set) var missingTerms: [Int] = []
 
     private let expectedRows: Int
 
@@ -122,7 +139,8 @@ public struct ChunkVectors: Sendable {
     public var count: Int { labels.count }
 
     /// Appends a row whose vector is little-endian float32 bytes.
-    public mutating func append(label: UInt64, documentId: String, vectorBytes bytes: UnsafeRawBufferPointer) throws {
+    public mutating func append(label: UInt64, documentId: String, vectorBytes bytes: UnsafeRawBufferPointer,
+                                termBytes terms: UnsafeRawBufferPointer?) throws {
         if dimensions == 0 {
             dimensions = bytes.count / 4
             vectors.reserveCapacityInHugePages(max(expectedRows, 1) * dimensions)
@@ -130,6 +148,8 @@ public struct ChunkVectors: Sendable {
         guard bytes.count == dimensions * 4, dimensions > 0 else {
             throw StoreError(.corrupt, "chunk \(label) has a vector of \(bytes.count) bytes; others have \(dimensions * 4)")
         }
+        if let terms { termBytes.append(contentsOf: terms) } else { missingTerms.append(labels.count) }
+        termStart.append(termBytes.count)
         labels.append(label)
         documentIds.append(documentId)
         if Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
@@ -142,4 +162,5 @@ public struct ChunkVectors: Sendable {
     }
 
     public func vector(at i: Int) -> [Float] { Array(vectors[(i * dimensions)..<((i + 1) * dimensions)]) }
+    public func terms(at i: Int) -> ArraySlice<UInt8> { termBytes[termStart[i]..<termStart[i + 1]] }
 }

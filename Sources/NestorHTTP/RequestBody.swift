@@ -81,6 +81,14 @@ struct JSONBody {
         return n.intValue
     }
 
+    func double(_ k: String) throws -> Double? {
+        guard has(k) else { return nil }
+        guard let n = fields[k] as? NSNumber, !isBool(n), n.doubleValue.isFinite else {
+            throw APIError.badRequest("'\(k)' must be a number", param: k)
+        }
+        return n.doubleValue
+    }
+
     func bool(_ k: String) throws -> Bool? {
         guard has(k) else { return nil }
         guard let n = fields[k] as? NSNumber, isBool(n) else { throw APIError.badRequest("'\(k)' must be true or false", param: k) }

@@ -26,6 +26,10 @@ public enum RetrievalJSON {
             w.field("metric", "cosine")
             w.field("m", c.spec.m)
             w.field("ef_construction", c.spec.efConstruction)
+            w.key("bm25_k1"); w.double(c.spec.bm25K1)
+            w.key("bm25_b"); w.double(c.spec.bm25B)
+            w.key("fold_diacritics"); w.bool(c.spec.foldDiacritics)
+            w.field("terms", c.terms)
             w.field("documents", c.documents)
             w.field("chunks", c.chunks)
             w.field("graph_nodes", c.graphNodes)
@@ -56,6 +60,10 @@ public enum RetrievalJSON {
                         w.field("document_id", h.documentId)
                         w.field("chunk_index", h.chunkIndex)
                         w.key("score"); w.float(h.score)
+                        if r.mode == .hybrid {
+                            w.key("dense_rank"); if let d = h.denseRank { w.int(d) } else { w.null() }
+                            w.key("lexical_rank"); if let l = h.lexicalRank { w.int(l) } else { w.null() }
+                        }
                         if let t = h.text { w.field("text", t) }
                         if let m = h.metadata { w.key("metadata"); w.raw(MetadataValue.jsonText(m)) }
                         if let v = h.vector { w.key("vector"); w.floats(v) }
@@ -63,6 +71,7 @@ public enum RetrievalJSON {
                 }
             }
             w.key("next_offset"); if let n = r.nextOffset { w.int(n) } else { w.null() }
+            w.field("mode", r.mode.rawValue)
             w.field("score_type", r.scoreType)
             w.field("path", r.path.rawValue)
             w.field("candidates", r.candidates)
@@ -71,6 +80,8 @@ public enum RetrievalJSON {
                 w.key("embed_ms"); w.double(r.embedSeconds * 1000)
                 w.key("coarse_ms"); w.double(r.coarseSeconds * 1000)
                 w.key("rerank_ms"); w.double(r.rerankSeconds * 1000)
+                w.key("lexical_ms"); w.double(r.lexicalSeconds * 1000)
+                w.key("fusion_ms"); w.double(r.fusionSeconds * 1000)
                 w.key("fetch_ms"); w.double(r.fetchSeconds * 1000)
             }
         }

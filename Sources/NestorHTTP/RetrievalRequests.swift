@@ -6,10 +6,11 @@ import Retrieval
 /// refused); every default and every rule about values is the service's.
 extension RetrievalAPI {
     static func collectionRequest(_ body: JSONBody) throws -> CollectionRequest {
-        try body.only(["name", "coarse_dimensions", "m", "ef_construction"])
+        try body.only(["name", "coarse_dimensions", "m", "ef_construction", "bm25_k1", "bm25_b", "fold_diacritics"])
         guard let name = try body.string("name") else { throw APIError.badRequest("'name' is required", param: "name") }
         return CollectionRequest(name: name, coarseDimensions: try body.int("coarse_dimensions"), m: try body.int("m"),
-                                 efConstruction: try body.int("ef_construction"))
+                                 efConstruction: try body.int("ef_construction"), bm25K1: try body.double("bm25_k1"),
+                                 bm25B: try body.double("bm25_b"), foldDiacritics: try body.bool("fold_diacritics"))
     }
 
     static func ingestRequest(_ body: JSONBody) throws -> IngestRequest {
@@ -53,7 +54,15 @@ extension RetrievalAPI {
     }
 
     static func searchRequest(_ body: JSONBody) throws -> SearchRequest {
-        try body.only(["collection", "query", "vector", "top_k", "offset", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include"])
+        try body.only(["collection", "query", "vector", "top_k", "offset", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include",
+                       "mode", "fusion_k", "alpha"])
+        var mode: SearchMode?
+        if let m = try body.string("mode") {
+            guard let parsed = SearchMode(rawValue: m) else {
+                throw APIError.badRequest("'mode' must be dense, lexical or hybrid, got \"\(m)\"", param: "mode")
+            }
+            mode = parsed
+        }
         guard let collection = try body.string("collection") else { throw APIError.badRequest("'collection' is required", param: "collection") }
         let query: SearchQuery
         switch (body.has("query"), body.has("vector")) {
@@ -85,7 +94,8 @@ extension RetrievalAPI {
         return SearchRequest(collection: collection, query: query, topK: try body.int("top_k"), offset: try body.int("offset"),
                              rerankDepth: try body.int("rerank_depth"),
                              ef: try body.int("ef"), filter: filter, exact: try body.bool("exact") ?? false,
-                             groupByDocument: try body.bool("group_by_document") ?? false, include: include)
+                             groupByDocument: try body.bool("group_by_document") ?? false, include: include, mode: mode,
+                             fusionK: try body.int("fusion_k"), alpha: try body.double("alpha"))
     }
 
     private static func floats(_ a: [Any]) -> [Float]? {

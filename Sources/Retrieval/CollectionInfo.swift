@@ -8,13 +8,16 @@ public struct CollectionInfo: Sendable, Equatable {
     /// "pca" when the coarse stage runs in a fitted rotation, "prefix" when on raw leading dimensions.
     public var coarseBasis: String
     /// Graph node slots, and how many of them are deleted ones waiting for reuse.
+    /// Distinct lexical terms.
+    public var terms: Int
     public var graphNodes: Int
     public var deletedNodes: Int
     /// Set when the collection cannot be served (e.g. built with another model).
     public var unavailable: String?
 
-    public init(spec: CollectionSpec, documents: Int, chunks: Int, coarseBasis: String, graphNodes: Int = 0, deletedNodes: Int = 0,
+    public init(spec: CollectionSpec, documents: Int, chunks: Int, coarseBasis: String, terms: Int = 0, graphNodes: Int = 0, deletedNodes: Int = 0,
                 unavailable: String? = nil) {
+        self.terms = terms
         self.spec = spec
         self.documents = documents
         self.chunks = chunks
@@ -31,10 +34,17 @@ public struct CollectionRequest: Sendable, Equatable {
     public var coarseDimensions: Int?
     public var m: Int?
     public var efConstruction: Int?
-    public init(name: String, coarseDimensions: Int? = nil, m: Int? = nil, efConstruction: Int? = nil) {
+    public var bm25K1: Double?
+    public var bm25B: Double?
+    public var foldDiacritics: Bool?
+    public init(name: String, coarseDimensions: Int? = nil, m: Int? = nil, efConstruction: Int? = nil, bm25K1: Double? = nil,
+                bm25B: Double? = nil, foldDiacritics: Bool? = nil) {
         self.name = name
         self.coarseDimensions = coarseDimensions
         self.m = m
         self.efConstruction = efConstruction
+        self.bm25K1 = bm25K1
+        self.bm25B = bm25B
+        self.foldDiacritics = foldDiacritics
     }
 }

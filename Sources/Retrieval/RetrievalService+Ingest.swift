@@ -1,4 +1,5 @@
 import Foundation
+import Lexical
 import NestorCore
 
 extension RetrievalService {
@@ -43,10 +44,13 @@ extension RetrievalService {
         let vectors = try await embedder.embed(texts, options: EmbedOptions(promptName: prompt, truncation: .end)).vectors
         let t1 = Date()
         var next = 0
+        let analyzer = index.analyzer
         let inputs = prepared.map { p -> CollectionIndex.Input in
             let chunks = p.chunks.map { c -> CollectionIndex.Chunk in
                 defer { next += 1 }
-                return CollectionIndex.Chunk(text: c.text, tokenStart: c.tokenStart, tokenEnd: c.tokenEnd, vector: vectors[next])
+                // Analysed here, on the request's task, not inside the collection's serialised write.
+                return CollectionIndex.Chunk(text: c.text, tokenStart: c.tokenStart, tokenEnd: c.tokenEnd, vector: vectors[next],
+                                             terms: Analyzer.frequencies(c.text, options: analyzer))
             }
             return CollectionIndex.Input(id: p.id, text: p.doc.text, metadata: p.doc.metadata, chunks: chunks)
         }

@@ -19,7 +19,28 @@ extension RetrievalService {
         guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
         let ef = r.ef ?? max(depth, 64)
         guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
-        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact)
+        let mode = r.mode ?? settings.defaultMode
+        let fusion: Fusion
+        switch (r.fusionK, r.alpha) {
+        case (nil, nil): fusion = .reciprocalRank(k: settings.defaultFusionK)
+        case (let k?, nil):
+            guard (1...10_000).contains(k) else { throw RetrievalError(.invalid, "'fusion_k' must be between 1 and 10000, got \(k)", param: "fusion_k") }
+            fusion = .reciprocalRank(k: k)
+        case (nil, let a?):
+            guard a >= 0, a <= 1 else { throw RetrievalError(.invalid, "'alpha' must be between 0 and 1, got \(a)", param: "alpha") }
+            fusion = .weighted(alpha: a)
+        default: throw RetrievalError(.invalid, "give 'fusion_k' (reciprocal-rank fusion) or 'alpha' (weighted scores), not both", param: "alpha")
+        }
+        if mode != .hybrid, r.fusionK != nil || r.alpha != nil {
+            throw RetrievalError(.invalid, "'fusion_k' and 'alpha' apply to mode hybrid only", param: r.alpha != nil ? "alpha" : "fusion_k")
+        }
+        var text: String?
+        if case .text(let t) = r.query { text = t }
+        if mode == .lexical, text == nil {
+            throw RetrievalError(.invalid, "mode lexical needs a text 'query', not a 'vector'", param: "mode")
+        }
+        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, mode: mode, fusion: fusion,
+                             fusionDepth: max(100, 2 * want), text: text)
     }
 
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and
@@ -33,8 +54,12 @@ extension RetrievalService {
         switch request.query {
         case .text(let text):
             guard !text.isEmpty else { throw RetrievalError(.invalid, "'query' must not be empty", param: "query") }
-            let prompt = embedder.info.queryPromptName
-            vector = try await embedder.embed([.text(text)], options: EmbedOptions(promptName: prompt, truncation: .end)).vectors[0]
+            if options.mode == .lexical {
+                vector = []  // no dense side to embed for
+            } else {
+                let prompt = embedder.info.queryPromptName
+                vector = try await embedder.embed([.text(text)], options: EmbedOptions(promptName: prompt, truncation: .end)).vectors[0]
+            }
         case .vector(let v):
             guard v.count == index.spec.dimensions else {
                 throw RetrievalError(.invalid, "'vector' has \(v.count) values; this collection's vectors have \(index.spec.dimensions)", param: "vector")
@@ -64,14 +89,22 @@ extension RetrievalService {
         let out = hits.compactMap { h -> RetrievedChunk? in
             guard let r = byLabel[h.label] else { return nil }  // deleted between search and fetch
             return RetrievedChunk(documentId: h.documentId, chunkIndex: r.chunk.ordinal, score: h.score,
+                                  denseRank: options.mode == .hybrid ? h.denseRank : nil, lexicalRank: options.mode == .hybrid ? h.lexicalRank : nil,
                                   text: include.contains(.text) ? r.chunk.text : nil,
                                   metadata: include.contains(.metadata) ? r.metadata : nil,
                                   vector: include.contains(.vector) ? r.chunk.vector : nil)
         }
         // A full page may have a successor; a short one is the last.
         let next = out.count == pageSize && options.topK + pageSize <= settings.maxTopK ? offset + pageSize : nil
-        return SearchResult(collection: collection, hits: out, nextOffset: next, path: outcome.path, candidates: outcome.candidates,
-                            embedSeconds: embedSeconds, coarseSeconds: outcome.coarseSeconds, rerankSeconds: outcome.rerankSeconds,
+        let scoreType = switch (options.mode, options.fusion) {
+        case (.dense, _): "cosine"
+        case (.lexical, _): "bm25"
+        case (.hybrid, .reciprocalRank): "rrf"
+        case (.hybrid, .weighted): "weighted"
+        }
+        return SearchResult(collection: collection, hits: out, nextOffset: next, mode: options.mode, scoreType: scoreType, path: outcome.path,
+                            candidates: outcome.candidates, embedSeconds: embedSeconds, coarseSeconds: outcome.coarseSeconds,
+                            rerankSeconds: outcome.rerankSeconds, lexicalSeconds: outcome.lexicalSeconds, fusionSeconds: outcome.fusionSeconds,
                             fetchSeconds: Date().timeIntervalSince(t2))
     }
 }

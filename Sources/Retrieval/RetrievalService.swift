@@ -80,6 +80,9 @@ public actor RetrievalService {
         guard (1...4096).contains(efc) else {
             throw RetrievalError(.invalid, "'ef_construction' must be between 1 and 4096, got \(efc)", param: "ef_construction")
         }
+        let k1 = r.bm25K1 ?? 1.2, b = r.bm25B ?? 0.75, fold = r.foldDiacritics ?? false
+        guard k1 >= 0, k1 <= 10 else { throw RetrievalError(.invalid, "'bm25_k1' must be between 0 and 10, got \(k1)", param: "bm25_k1") }
+        guard b >= 0, b <= 1 else { throw RetrievalError(.invalid, "'bm25_b' must be between 0 and 1, got \(b)", param: "bm25_b") }
         if let u = unavailable[name] { throw RetrievalError(.conflict, "collection \(name) already exists and cannot be served: \(u.reason)", param: "name") }
         if let existing = loaded[name] {
             let s = existing.spec
@@ -87,12 +90,16 @@ public actor RetrievalService {
             if let c = r.coarseDimensions, c != s.coarseDimensions { differences.append("coarse_dimensions \(s.coarseDimensions), asked \(c)") }
             if let x = r.m, x != s.m { differences.append("m \(s.m), asked \(x)") }
             if let x = r.efConstruction, x != s.efConstruction { differences.append("ef_construction \(s.efConstruction), asked \(x)") }
+            if let x = r.bm25K1, x != s.bm25K1 { differences.append("bm25_k1 \(s.bm25K1), asked \(x)") }
+            if let x = r.bm25B, x != s.bm25B { differences.append("bm25_b \(s.bm25B), asked \(x)") }
+            if let x = r.foldDiacritics, x != s.foldDiacritics { differences.append("fold_diacritics \(s.foldDiacritics), asked \(x)") }
             guard differences.isEmpty else {
                 throw RetrievalError(.conflict, "collection \(name) already exists with other settings (\(differences.joined(separator: "; ")))", param: "name")
             }
             return (describe(existing), false)
         }
-        let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse, m: m, efConstruction: efc)
+        let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse, m: m, efConstruction: efc,
+                                  bm25K1: k1, bm25B: b, foldDiacritics: fold)
         do {
             try await store.createCollection(spec)
         } catch let e as StoreError where e.code == .alreadyExists {
@@ -138,7 +145,7 @@ public actor RetrievalService {
     private func describe(_ index: CollectionIndex) -> CollectionInfo {
         index.state.read {
             CollectionInfo(spec: index.spec, documents: $0.documentCount, chunks: $0.chunkCount,
-                           coarseBasis: $0.projection.rotation != nil ? "pca" : "prefix",
+                           coarseBasis: $0.projection.rotation != nil ? "pca" : "prefix", terms: $0.lexical.terms.count,
                            graphNodes: $0.graph.nodeCount, deletedNodes: $0.graph.deletedCount)
         }
     }

@@ -1,3 +1,5 @@
+import NestorCore
+
 /// Service-wide defaults and limits. Every default a request may leave out is decided here (or
 /// in the request types beside it), once, for the HTTP API and the CLI alike.
 public struct RetrievalSettings: Sendable {
@@ -14,6 +16,10 @@ public struct RetrievalSettings: Sendable {
     public var maxChunksPerRequest = 4_096
     public var maxTopK = 1_000
     public var defaultTopK = 10
+    /// The mode of a search that names none (see README, *Hybrid search*, for why).
+    public var defaultMode: SearchMode = .dense
+    /// RRF's constant (Cormack et al.'s 60).
+    public var defaultFusionK = 60
     /// Document ids: 1 to this many UTF-8 bytes.
     public var maxIdBytes = 512
     /// A document's metadata as canonical JSON text, at most this many bytes.

@@ -17,10 +17,16 @@ public struct SearchRequest: Sendable {
     public var exact: Bool
     public var groupByDocument: Bool
     public var include: Set<SearchInclude>
+    /// nil = the service's default mode.
+    public var mode: SearchMode?
+    /// How a hybrid search fuses (nil = reciprocal-rank fusion with k 60); `fusionK` and `alpha`
+    /// pick RRF's constant or the weighted combination.
+    public var fusionK: Int?
+    public var alpha: Double?
 
     public init(collection: String, query: SearchQuery, topK: Int? = nil, offset: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
                 filter: MetadataFilter? = nil, exact: Bool = false, groupByDocument: Bool = false,
-                include: Set<SearchInclude> = [.text, .metadata]) {
+                include: Set<SearchInclude> = [.text, .metadata], mode: SearchMode? = nil, fusionK: Int? = nil, alpha: Double? = nil) {
         self.collection = collection
         self.query = query
         self.topK = topK
@@ -31,6 +37,9 @@ public struct SearchRequest: Sendable {
         self.exact = exact
         self.groupByDocument = groupByDocument
         self.include = include
+        self.mode = mode
+        self.fusionK = fusionK
+        self.alpha = alpha
     }
 }
 
@@ -51,6 +60,9 @@ public struct RetrievedChunk: Sendable {
     public var documentId: String
     public var chunkIndex: Int
     public var score: Float
+    /// 1-based places in the dense and lexical rankings (hybrid search), when it was in them.
+    public var denseRank: Int?
+    public var lexicalRank: Int?
     public var text: String?
     public var metadata: Metadata?
     public var vector: [Float]?
@@ -61,12 +73,15 @@ public struct SearchResult: Sendable {
     public var hits: [RetrievedChunk]
     /// Where the next page starts, or nil when this was the last one.
     public var nextOffset: Int?
-    /// What `score` is: the cosine similarity of query and chunk.
-    public var scoreType: String { "cosine" }
+    public var mode: SearchMode
+    /// What `score` is: `cosine` (dense), `bm25` (lexical), `rrf` or `weighted` (hybrid).
+    public var scoreType: String
     public var path: SearchOutcome.Path
     public var candidates: Int
     public var embedSeconds: Double
     public var coarseSeconds: Double
     public var rerankSeconds: Double
+    public var lexicalSeconds: Double
+    public var fusionSeconds: Double
     public var fetchSeconds: Double
 }

@@ -143,9 +143,10 @@ public final class PostgresStore: IndexStore, Service {
 
     public func createCollection(_ s: CollectionSpec) async throws {
         let rows = try await query("""
-            INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed)
+            INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed,
+                                     bm25_k1, bm25_b, fold_diacritics)
             VALUES (\(s.name), \(s.model), \(s.dimensions), \(s.coarseDimensions), 'cosine', \(s.m),
-                    \(s.efConstruction), \(Int64(bitPattern: s.seed)))
+                    \(s.efConstruction), \(Int64(bitPattern: s.seed)), \(s.bm25K1), \(s.bm25B), \(s.foldDiacritics))
             ON CONFLICT (name) DO NOTHING RETURNING name
             """)
         var inserted = false
@@ -155,23 +156,23 @@ public final class PostgresStore: IndexStore, Service {
 
     public func collections() async throws -> [CollectionSpec] {
         try await specs(query("""
-            SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed
+            SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed, bm25_k1, bm25_b, fold_diacritics
             FROM collections ORDER BY name
             """))
     }
 
     public func collection(named name: String) async throws -> CollectionSpec? {
         try await specs(query("""
-            SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed
+            SELECT name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed, bm25_k1, bm25_b, fold_diacritics
             FROM collections WHERE name = \(name)
             """)).first
     }
 
     private func specs(_ rows: PostgresRowSequence) async throws -> [CollectionSpec] {
         var out = [CollectionSpec]()
-        for try await (name, model, dim, coarse, _, m, efc, seed) in rows.decode((String, String, Int, Int, String, Int, Int, Int64).self) {
+        for try await (name, model, dim, coarse, _, m, efc, seed, k1, b, fold) in rows.decode((String, String, Int, Int, String, Int, Int, Int64, Double, Double, Bool).self) {
             out.append(CollectionSpec(name: name, model: model, dimensions: dim, coarseDimensions: coarse,
-                                      m: m, efConstruction: efc, seed: UInt64(bitPattern: seed)))
+                                      m: m, efConstruction: efc, seed: UInt64(bitPattern: seed), bm25K1: k1, bm25B: b, foldDiacritics: fold))
         }
         return out
     }
@@ -196,7 +197,7 @@ public final class PostgresStore: IndexStore, Service {
         }
         guard var d = doc else { return nil }
         d.chunks = try await chunkRows(query("""
-            SELECT label, document_id, ordinal, text, token_start, token_end, vector FROM chunks
+            SELECT label, document_id, ordinal, text, token_start, token_end, vector, terms FROM chunks
             WHERE collection = \(collection) AND document_id = \(id) ORDER BY ordinal
             """))
         return d
@@ -204,9 +205,9 @@ public final class PostgresStore: IndexStore, Service {
 
     private func chunkRows(_ rows: PostgresRowSequence) async throws -> [ChunkRow] {
         var out = [ChunkRow]()
-        for try await (label, doc, ordinal, text, start, end, vector) in rows.decode((Int64, String, Int, String, Int, Int, Data).self) {
+        for try await (label, doc, ordinal, text, start, end, vector, terms) in rows.decode((Int64, String, Int, String, Int, Int, Data, Data?).self) {
             out.append(ChunkRow(label: UInt64(bitPattern: label), documentId: doc, ordinal: ordinal, text: text,
-                                tokenStart: start, tokenEnd: end, vector: Self.floats(vector)))
+                                tokenStart: start, tokenEnd: end, vector: Self.floats(vector), terms: terms.map { [UInt8]($0) } ?? []))
         }
         return out
     }
@@ -229,13 +230,13 @@ public final class PostgresStore: IndexStore, Service {
         guard !labels.isEmpty else { return [] }
         var found = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()
         let rows = try await query("""
-            SELECT c.label, c.document_id, c.ordinal, c.text, c.token_start, c.token_end, c.vector, d.metadata
+            SELECT c.label, c.document_id, c.ordinal, c.text, c.token_start, c.token_end, c.vector, c.terms, d.metadata
             FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.document_id
             WHERE c.collection = \(collection) AND c.label = ANY(\(labels.map { Int64(bitPattern: $0) }))
             """)
-        for try await (label, doc, ordinal, text, start, end, vector, metadata) in rows.decode((Int64, String, Int, String, Int, Int, Data, String).self) {
+        for try await (label, doc, ordinal, text, start, end, vector, terms, metadata) in rows.decode((Int64, String, Int, String, Int, Int, Data, Data?, String).self) {
             let c = ChunkRow(label: UInt64(bitPattern: label), documentId: doc, ordinal: ordinal, text: text, tokenStart: start,
-                             tokenEnd: end, vector: Self.floats(vector))
+                             tokenEnd: end, vector: Self.floats(vector), terms: terms.map { [UInt8]($0) } ?? [])
             found[c.label] = (c, MetadataValue.fields(ofJSON: metadata))
         }
         return labels.compactMap { found[$0] }
@@ -245,10 +246,16 @@ public final class PostgresStore: IndexStore, Service {
         var rows = 0
         for try await n in try await query("SELECT count(*) FROM chunks WHERE collection = \(collection)").decode(Int64.self) { rows = Int(n) }
         var out = ChunkVectors(reservingCapacity: rows)  // one allocation for all vectors, as in SQLite
-        for try await (label, doc, vector) in try await query(
-            "SELECT label, document_id, vector FROM chunks WHERE collection = \(collection) ORDER BY label"
-        ).decode((Int64, String, Data).self) {
-            try vector.withUnsafeBytes { try out.append(label: UInt64(bitPattern: label), documentId: doc, vectorBytes: $0) }
+        for try await (label, doc, vector, terms) in try await query(
+            "SELECT label, document_id, vector, terms FROM chunks WHERE collection = \(collection) ORDER BY label"
+        ).decode((Int64, String, Data, Data?).self) {
+            try vector.withUnsafeBytes { v in
+                if let terms {
+                    try terms.withUnsafeBytes { try out.append(label: UInt64(bitPattern: label), documentId: doc, vectorBytes: v, termBytes: $0) }
+                } else {
+                    try out.append(label: UInt64(bitPattern: label), documentId: doc, vectorBytes: v, termBytes: nil)
+                }
+            }
         }
         return out
     }
@@ -258,6 +265,14 @@ public final class PostgresStore: IndexStore, Service {
         for try await (id, metadata) in try await query(
             "SELECT id, metadata FROM documents WHERE collection = \(collection) ORDER BY id"
         ).decode((String, String).self) { out.append((id, MetadataValue.fields(ofJSON: metadata))) }
+        return out
+    }
+
+    public func lexicalTerms(in collection: String) async throws -> [String] {
+        var out = [String]()
+        for try await t in try await query("SELECT term FROM lexical_terms WHERE collection = \(collection) ORDER BY id").decode(String.self) {
+            out.append(t)
+        }
         return out
     }
 
@@ -291,11 +306,18 @@ public final class PostgresStore: IndexStore, Service {
                     """, logger: logger)
                 for c in d.chunks {
                     try await conn.query("""
-                        INSERT INTO chunks (collection, label, document_id, ordinal, text, token_start, token_end, vector)
+                        INSERT INTO chunks (collection, label, document_id, ordinal, text, token_start, token_end, vector, terms)
                         VALUES (\(collection), \(Int64(bitPattern: c.label)), \(d.id), \(c.ordinal), \(c.text), \(c.tokenStart),
-                                \(c.tokenEnd), \(Self.blob(c.vector)))
+                                \(c.tokenEnd), \(Self.blob(c.vector)), \(Data(c.terms)))
                         """, logger: logger)
                 }
+            }
+            for t in batch.newTerms {
+                try await conn.query("INSERT INTO lexical_terms (collection, id, term) VALUES (\(collection), \(t.id), \(t.term))", logger: logger)
+            }
+            for c in batch.chunkTerms {
+                try await conn.query("UPDATE chunks SET terms = \(Data(c.terms)) WHERE collection = \(collection) AND label = \(Int64(bitPattern: c.label))",
+                                     logger: logger)
             }
             if let rotation = batch.rotation {
                 try await conn.query("UPDATE collections SET coarse_rotation = \(rotation.map(Self.blob)) WHERE name = \(collection)",

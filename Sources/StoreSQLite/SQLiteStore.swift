@@ -76,10 +76,10 @@ public final class SQLiteStore: IndexStore {
             }
             try db.execute(sql: """
                 INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m,
-                                         hnsw_ef_construction, seed, created_at)
-                VALUES (?, ?, ?, ?, 'cosine', ?, ?, ?, ?)
+                                         hnsw_ef_construction, seed, created_at, bm25_k1, bm25_b, fold_diacritics)
+                VALUES (?, ?, ?, ?, 'cosine', ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [s.name, s.model, s.dimensions, s.coarseDimensions, s.m,
-                                 s.efConstruction, Int64(bitPattern: s.seed), Self.now()])
+                                 s.efConstruction, Int64(bitPattern: s.seed), Self.now(), s.bm25K1, s.bm25B, s.foldDiacritics])
         }
     }
 
@@ -144,12 +144,19 @@ public final class SQLiteStore: IndexStore {
         try await reading { db in
             let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM chunks WHERE collection = ?", arguments: [collection]) ?? 0
             var out = ChunkVectors(reservingCapacity: rows)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT label, document_id, vector FROM chunks WHERE collection = ? ORDER BY label",
+            let cursor = try Row.fetchCursor(db, sql: "SELECT label, document_id, vector, terms FROM chunks WHERE collection = ? ORDER BY label",
                                              arguments: [collection])
             // Columns by position and blobs without a copy: a start-up reads every row.
             while let row = try cursor.next() {
                 let bytes = row.dataNoCopy(atIndex: 2) ?? Data()
-                try bytes.withUnsafeBytes { try out.append(label: UInt64(bitPattern: row[0]), documentId: row[1], vectorBytes: $0) }
+                let terms = row.hasNull(atIndex: 3) ? nil : (row.dataNoCopy(atIndex: 3) ?? Data())
+                try bytes.withUnsafeBytes { v in
+                    if let terms {
+                        try terms.withUnsafeBytes { try out.append(label: UInt64(bitPattern: row[0]), documentId: row[1], vectorBytes: v, termBytes: $0) }
+                    } else {
+                        try out.append(label: UInt64(bitPattern: row[0]), documentId: row[1], vectorBytes: v, termBytes: nil)
+                    }
+                }
             }
             return out
         }
@@ -159,6 +166,12 @@ public final class SQLiteStore: IndexStore {
         try await reading { db in
             try Row.fetchAll(db, sql: "SELECT id, metadata FROM documents WHERE collection = ? ORDER BY id", arguments: [collection])
                 .map { ($0[0], MetadataValue.fields(ofJSON: $0[1])) }
+        }
+    }
+
+    public func lexicalTerms(in collection: String) async throws -> [String] {
+        try await reading { db in
+            try String.fetchAll(db, sql: "SELECT term FROM lexical_terms WHERE collection = ? ORDER BY id", arguments: [collection])
         }
     }
 
@@ -188,11 +201,18 @@ public final class SQLiteStore: IndexStore {
                     """, arguments: [collection, d.id, d.text, MetadataValue.jsonText(d.metadata), now, now])
                 for c in d.chunks {
                     try db.execute(sql: """
-                        INSERT INTO chunks (collection, label, document_id, ordinal, text, token_start, token_end, vector)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO chunks (collection, label, document_id, ordinal, text, token_start, token_end, vector, terms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [collection, Int64(bitPattern: c.label), d.id, c.ordinal, c.text, c.tokenStart,
-                                         c.tokenEnd, Self.blob(c.vector)])
+                                         c.tokenEnd, Self.blob(c.vector), Data(c.terms)])
                 }
+            }
+            for t in batch.newTerms {
+                try db.execute(sql: "INSERT INTO lexical_terms (collection, id, term) VALUES (?, ?, ?)", arguments: [collection, t.id, t.term])
+            }
+            for c in batch.chunkTerms {
+                try db.execute(sql: "UPDATE chunks SET terms = ? WHERE collection = ? AND label = ?",
+                               arguments: [Data(c.terms), collection, Int64(bitPattern: c.label)])
             }
             if let rotation = batch.rotation {
                 try db.execute(sql: "UPDATE collections SET coarse_rotation = ? WHERE name = ?",
@@ -247,11 +267,13 @@ public final class SQLiteStore: IndexStore {
     static func spec(_ row: Row) -> CollectionSpec {
         CollectionSpec(name: row["name"], model: row["model"], dimensions: row["dimensions"],
                        coarseDimensions: row["coarse_dimensions"], m: row["hnsw_m"],
-                              efConstruction: row["hnsw_ef_construction"], seed: UInt64(bitPattern: row["seed"]))
+                       efConstruction: row["hnsw_ef_construction"], seed: UInt64(bitPattern: row["seed"]),
+                       bm25K1: row["bm25_k1"], bm25B: row["bm25_b"], foldDiacritics: row["fold_diacritics"])
     }
 
     static func chunk(_ row: Row) -> ChunkRow {
         ChunkRow(label: UInt64(bitPattern: row["label"]), documentId: row["document_id"], ordinal: row["ordinal"],
-                 text: row["text"], tokenStart: row["token_start"], tokenEnd: row["token_end"], vector: floats(row["vector"]))
+                 text: row["text"], tokenStart: row["token_start"], tokenEnd: row["token_end"], vector: floats(row["vector"]),
+                 terms: (row["terms"] as Data?).map { [UInt8]($0) } ?? [])
     }
 }

@@ -213,6 +213,7 @@ final class FailingStore: IndexStore, @unchecked Sendable {
     func chunkVectors(in collection: String) async throws -> ChunkVectors { try await base.chunkVectors(in: collection) }
     func documentMetadata(in collection: String) async throws -> [(id: String, metadata: Metadata)] { try await base.documentMetadata(in: collection) }
     func rotation(of collection: String) async throws -> [Float]? { try await base.rotation(of: collection) }
+    func lexicalTerms(in collection: String) async throws -> [String] { try await base.lexicalTerms(in: collection) }
     func graphRecords(of collection: String) async throws -> StoredGraphRecords { try await base.graphRecords(of: collection) }
     func claimExclusiveUse() async throws { try await base.claimExclusiveUse() }
     func releaseExclusiveUse() async { await base.releaseExclusiveUse() }

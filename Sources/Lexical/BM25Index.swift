@@ -1,0 +1,169 @@
+/// BM25 parameters of a collection (Robertson's k1 and b; Lucene's defaults).
+public struct BM25Parameters: Sendable, Equatable {
+    public var k1: Double
+    public var b: Double
+    public init(k1: Double = 1.2, b: Double = 0.75) {
+        self.k1 = k1
+        self.b = b
+    }
+}
+
+/// An inverted index over chunks, scored with BM25 as Lucene does it:
+/// idf = ln(1 + (N − df + 0.5) / (df + 0.5)), term score = idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · dl / avgdl)).
+///
+/// Terms have dense ids (assigned in order, persisted by the owner) and postings are flat arrays
+/// of (slot, tf) per term, so a start-up appends stored per-chunk lists without hashing a single
+/// term string. A removed chunk's slot is marked dead and skipped; postings are compacted once
+/// dead entries pass a third of them, and only then are dead slots given to new chunks.
+/// Pure and single-threaded, like the graph: the owner guards it.
+public struct BM25Index: Sendable {
+    public var parameters: BM25Parameters
+    /// Term text by id, and id by text.
+    public private(set) var terms: [String] = []
+    private var termIds: [String: UInt32] = [:]
+    private var postings: [[Posting]] = []
+    private var documentFrequency: [UInt32] = []
+    /// Per slot: its label, its length in terms, and its own (term, tf) list (for removal).
+    private var slotLabel: [UInt64] = []
+    private var slotLength: [UInt32] = []
+    private var slotTerms: [[TermFrequency]] = []
+    private var live: [Bool] = []
+    private var slotOf: [UInt64: Int32] = [:]
+    private var reusable: [Int32] = []
+    private var deadPostings = 0
+    private var totalPostings = 0
+    private var totalLength: UInt64 = 0
+
+    struct Posting: Sendable {
+        var slot: Int32
+        var tf: UInt16
+    }
+
+    /// One term of a chunk and how often it occurs there.
+    public struct TermFrequency: Sendable, Equatable {
+        public var term: UInt32
+        public var tf: UInt16
+        public init(term: UInt32, tf: UInt16) {
+            self.term = term
+            self.tf = tf
+        }
+    }
+
+    public init(parameters: BM25Parameters = BM25Parameters(), terms: [String] = []) {
+        self.parameters = parameters
+        for t in terms { _ = id(adding: t) }
+    }
+
+    public var count: Int { slotOf.count }
+    public func contains(_ label: UInt64) -> Bool { slotOf[label] != nil }
+
+    /// The id of a term, adding it when new (the caller persists new terms: ids ≥ its last count).
+    public mutating func id(adding term: String) -> UInt32 {
+        if let i = termIds[term] { return i }
+        let i = UInt32(terms.count)
+        terms.append(term)
+        termIds[term] = i
+        postings.append([])
+        documentFrequency.append(0)
+        return i
+    }
+
+    public func id(of term: String) -> UInt32? { termIds[term] }
+
+    /// A chunk's term list from term frequencies, adding unknown terms.
+    public mutating func termList(_ frequencies: [String: Int]) -> [TermFrequency] {
+        frequencies.map { TermFrequency(term: id(adding: $0.key), tf: UInt16(min($0.value, Int(UInt16.max)))) }
+            .sorted { $0.term < $1.term }
+    }
+
+    /// Adds a chunk (replacing one with the same label).
+    public mutating func add(_ label: UInt64, _ list: [TermFrequency]) {
+        if slotOf[label] != nil { remove(label) }
+        let slot: Int32
+        if let r = reusable.popLast() {
+            slot = r
+            slotLabel[Int(r)] = label
+            slotTerms[Int(r)] = list
+            live[Int(r)] = true
+        } else {
+            slot = Int32(slotLabel.count)
+            slotLabel.append(label)
+            slotLength.append(0)
+            slotTerms.append(list)
+            live.append(true)
+        }
+        var length: UInt32 = 0
+        for t in list where Int(t.term) < postings.count {
+            postings[Int(t.term)].append(Posting(slot: slot, tf: t.tf))
+            documentFrequency[Int(t.term)] += 1
+            length += UInt32(t.tf)
+        }
+        slotLength[Int(slot)] = length
+        totalLength += UInt64(length)
+        totalPostings += list.count
+        slotOf[label] = slot
+    }
+
+    /// Removes a chunk; false when it was not indexed.
+    @discardableResult public mutating func remove(_ label: UInt64) -> Bool {
+        guard let slot = slotOf.removeValue(forKey: label) else { return false }
+        live[Int(slot)] = false
+        for t in slotTerms[Int(slot)] where Int(t.term) < documentFrequency.count { documentFrequency[Int(t.term)] -= 1 }
+        totalLength -= UInt64(slotLength[Int(slot)])
+        deadPostings += slotTerms[Int(slot)].count
+        slotTerms[Int(slot)] = []
+        if deadPostings * 3 > max(totalPostings, 3_000) { compact() }
+        return true
+    }
+
+    /// Drops dead postings and frees their slots for reuse.
+    private mutating func compact() {
+        for i in postings.indices where !postings[i].isEmpty {
+            postings[i].removeAll { !live[Int($0.slot)] }
+        }
+        // Every dead slot is clean now, so all of them may be reused.
+        reusable = slotLabel.indices.filter { !live[$0] }.map { Int32($0) }
+        totalPostings -= deadPostings
+        deadPostings = 0
+    }
+
+    /// The `k` best chunks for the query terms (only those `accept` lets through), best first;
+    /// ties by label so results are stable.
+    public func search(_ queryTerms: [String], k: Int, accept: ((UInt64) -> Bool)? = nil) -> [(label: UInt64, score: Float)] {
+        let n = Double(slotOf.count)
+        guard n > 0, k > 0 else { return [] }
+        let avg = Double(totalLength) / n
+        let (k1, b) = (parameters.k1, parameters.b)
+        var scores = [Int32: Double]()
+        // A query term repeated counts once per occurrence, as in Lucene's BooleanQuery of term clauses.
+        var weights = [UInt32: Double]()
+        for t in queryTerms {
+            guard let id = termIds[t] else { continue }
+            weights[id, default: 0] += 1
+        }
+        for (id, times) in weights {
+            let df = Double(documentFrequency[Int(id)])
+            guard df > 0 else { continue }
+            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+            for p in postings[Int(id)] where live[Int(p.slot)] {
+                let tf = Double(p.tf), dl = Double(slotLength[Int(p.slot)])
+                scores[p.slot, default: 0] += times * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / max(avg, 1e-9)))
+            }
+        }
+        var ranked = [(label: UInt64, score: Float)]()
+        ranked.reserveCapacity(scores.count)
+        for (slot, s) in scores {
+            let label = slotLabel[Int(slot)]
+            if let accept, !accept(label) { continue }
+            ranked.append((label, Float(s)))
+        }
+        ranked.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+        return Array(ranked.prefix(k))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
