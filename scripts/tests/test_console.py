@@ -65,8 +65,11 @@ def shot(d, name, full=False):
 
 
 def wait(d, what, timeout=20):
+    """Polls `what` until it is truthy; the page re-renders lists, so a stale element means "again"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(d, timeout, poll_frequency=0.05).until(lambda _: what())
+    return WebDriverWait(d, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(lambda _: what())
 
 
 def css(d, selector):
