@@ -64,6 +64,9 @@ struct DebugCommand: AsyncParsableCommand {
                 "intact": index.loadedIntact, "verified": g.verify() == nil,
                 "graph_live": g.count, "graph_nodes": g.nodeCount, "graph_deleted": g.deletedCount,
                 "chunks": chunks.count, "chunks_in_graph": live,
+                // The lexical view: every stored chunk has its terms in the BM25 index, no more, no less.
+                "lexical_chunks": index.state.read { s in chunks.labels.filter(s.lexical.contains).count },
+                "lexical_live": index.state.read(\.lexical.count),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
         }

@@ -29,7 +29,10 @@ import Testing
             let created = try await client.post("/collections", ["name": "notes", "coarse_dimensions": 16, "m": 8])
             #expect(created.status == .created)
             #expect(created.json["coarse_dimensions"] as? Int == 16 && created.json["dimensions"] as? Int == 32)
-            #expect(try await client.post("/collections", ["name": "notes"]).status == .conflict)
+            // Creating it again is idempotent while the settings match, a conflict when they differ.
+            let again = try await client.post("/collections", ["name": "notes", "m": 8])
+            #expect(again.status == .ok && again.json["coarse_dimensions"] as? Int == 16)
+            #expect(try await client.post("/collections", ["name": "notes", "m": 12]).status == .conflict)
             let defaults = try await client.post("/collections", ["name": "d"])
             #expect(defaults.json["coarse_dimensions"] as? Int == 32)  // 128 capped at the model's 32
             for (body, param) in [(["name": "bad name!"], "name"), (["name": "x", "coarse_dimensions": 33], "coarse_dimensions"),
@@ -43,6 +46,44 @@ import Testing
             #expect(try await delete(client, "/collections/d").status == .ok)
             #expect(try await client.execute(uri: "/collections/d", method: .get).status == .notFound)
             #expect(try await delete(client, "/collections/d").status == .notFound)
+        }
+    }
+
+    /// Every search mode over HTTP: lexical finds exact identifiers, hybrid reports both ranks,
+    /// and the mode's options are checked.
+    @Test func searchModesAndTheirErrors() async throws {
+        try await Self.app().test(.router) { client in
+            let docs: [[String: Any]] = [
+                ["id": "apt", "text": "Install libc6-dev with apt-get to build C programs.", "metadata": ["k": 1]],
+                ["id": "cp", "text": "Copy files with cp; cp --reflink makes a light copy.", "metadata": ["k": 2]],
+                ["id": "tea", "text": "Green tea should steep for three minutes.", "metadata": ["k": 1]],
+            ]
+            #expect(try await client.post("/ingest", ["collection": "m", "documents": docs, "create_collection": true]).status == .ok)
+            let lexical = try await client.post("/search", ["collection": "m", "query": "libc6-dev", "mode": "lexical"])
+            #expect(lexical.status == .ok && lexical.json["score_type"] as? String == "bm25" && lexical.json["mode"] as? String == "lexical")
+            #expect(((lexical.json["hits"] as? [[String: Any]]) ?? []).map { $0["document_id"] as? String } == ["apt"])
+            let hybrid = try await client.post("/search", ["collection": "m", "query": "cp reflink copy", "mode": "hybrid", "top_k": 3])
+            let hits = (hybrid.json["hits"] as? [[String: Any]]) ?? []
+            #expect(hybrid.json["score_type"] as? String == "rrf" && hits.first?["document_id"] as? String == "cp")
+            #expect(hits.first?["lexical_rank"] as? Int == 1 && hits.allSatisfy { $0.keys.contains("dense_rank") })
+            let weighted = try await client.post("/search", ["collection": "m", "query": "cp", "mode": "hybrid", "alpha": 0.2,
+                                                             "filter": ["k": 1]])
+            let wh = (weighted.json["hits"] as? [[String: Any]]) ?? []
+            #expect(weighted.json["score_type"] as? String == "weighted" && wh.allSatisfy { ($0["metadata"] as? [String: Any])?["k"] as? Int == 1 })
+            for (body, param) in [
+                (["mode": "sparse"], "mode"), (["mode": "hybrid", "alpha": 1.5], "alpha"), (["mode": "hybrid", "alpha": 0.5, "fusion_k": 10], "alpha"),
+                (["mode": "dense", "fusion_k": 10], "fusion_k"), (["mode": "hybrid", "fusion_k": 0], "fusion_k"),
+            ] as [([String: Any], String)] {
+                var b = body
+                b["collection"] = "m"
+                b["query"] = "x"
+                let r = try await client.post("/search", b)
+                #expect(r.status == .badRequest && ((r.json["error"] as? [String: Any])?["param"] as? String) == param, "\(body)")
+            }
+            let vectorLexical = try await client.post("/search", ["collection": "m", "vector": [Float](repeating: 0.1, count: 32), "mode": "lexical"])
+            #expect(vectorLexical.status == .badRequest)
+            let info = try await client.execute(uri: "/collections/m", method: .get)
+            #expect(info.json["bm25_k1"] as? Double == 1.2 && (info.json["terms"] as? Int ?? 0) > 10)
         }
     }
 
