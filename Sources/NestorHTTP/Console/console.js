@@ -282,8 +282,10 @@ renderModes();
 async function detectModes() {
   try {
     const doc = await api('GET', '/openapi.json', undefined, { interactive: false });
-    const served = doc?.components?.schemas?.SearchRequest?.properties?.mode?.enum;
-    if (!Array.isArray(served)) return;
+    const mode = doc?.components?.schemas?.SearchRequest?.properties?.mode;
+    // `enum` on the property itself, or on one member of anyOf / oneOf (a nullable string).
+    const served = [mode, ...(mode?.anyOf ?? []), ...(mode?.oneOf ?? [])].find((m) => Array.isArray(m?.enum))?.enum;
+    if (!served) return;
     for (const m of MODES) m.ready = served.includes(m.value);
     renderModes();
   } catch { /* keep the built-in list */ }
@@ -361,6 +363,9 @@ function renderHits(r, query, roundTrip) {
         h('span', { class: 'rank', text: `${i + 1}.` }),
         h('span', { class: 'doc', text: hit.document_id }),
         h('span', { class: 'chunk note', text: `chunk ${hit.chunk_index}` }),
+        // Hybrid search: the hit's places in the two rankings it fused.
+        hit.dense_rank != null || hit.lexical_rank != null
+          ? h('span', { class: 'ranks note', text: `dense #${hit.dense_rank ?? '–'} · lexical #${hit.lexical_rank ?? '–'}` }) : null,
         h('span', { class: 'score', title: r.score_type ?? 'cosine similarity' }, `${r.score_type && r.score_type !== 'cosine' ? r.score_type : 'score'} `, h('b', { text: hit.score.toFixed(4) }))),
       hit.text != null ? h('p', { class: 'text' }, highlighted(hit.text, query)) : null,
       md ? h('p', { class: 'md' }, 'metadata ', h('code', { text: md })) : null);
