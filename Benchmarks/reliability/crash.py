@@ -208,6 +208,10 @@ def verify_graph(binary, db):
         problems.append("chunks missing from the graph")
     if "graph_live" in report and report["graph_live"] != report.get("chunks"):
         problems.append("graph live nodes != chunks")
+    # Servers with a lexical (BM25) index report it too: every chunk's terms, no more.
+    for key in ("lexical_chunks", "lexical_live"):
+        if key in report and report[key] != report.get("chunks"):
+            problems.append(f"{key} {report[key]} != chunks {report.get('chunks')}")
     return report, "; ".join(problems) or None
 
 

@@ -6,7 +6,8 @@
 
 After every round: the collection's documents and chunks, its graph size (`graph_nodes` and
 `deleted_nodes` from GET /collections/{name} when the server reports them; the rows of the
-SQLite `graph_nodes` table either way), the SQLite file size (main file and -wal), the server's
+SQLite file's graph table either way: `graph_records`, or `graph_nodes` with its deleted flag in
+the first schema), the SQLite file size (main file and -wal), the server's
 resident memory, and /search p50/p99 over 50 text queries. A collection that really replaces
 documents keeps all of these flat; one that only marks replaced nodes deleted grows by 100
 nodes a round. Results: Benchmarks/reliability/upserts-results.json.
@@ -35,13 +36,20 @@ def file_size(path):
 
 
 def graph_rows(db):
+    """Stored graph rows of the collection, and how many are marked deleted where the schema
+    says (the first schema's `graph_nodes` table has a `deleted` column; the later
+    `graph_records` holds opaque records, so only the count)."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        total, deleted = con.execute("SELECT COUNT(*), COALESCE(SUM(deleted != 0), 0) FROM graph_nodes WHERE collection = ?",
-                                     (COLLECTION,)).fetchone()
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "graph_nodes" in tables:
+            return con.execute("SELECT COUNT(*), COALESCE(SUM(deleted != 0), 0) FROM graph_nodes WHERE collection = ?",
+                               (COLLECTION,)).fetchone()
+        if "graph_records" in tables:
+            return con.execute("SELECT COUNT(*) FROM graph_records WHERE collection = ?", (COLLECTION,)).fetchone()[0], None
+        return None, None
     finally:
         con.close()
-    return total, deleted
 
 
 def main():
@@ -97,9 +105,12 @@ def main():
                "sqlite_bytes": file_size(db), "wal_bytes": file_size(db + "-wal"), "rss_kib": server.rss_kib(),
                "ingest_s": round(ingest_s, 3), "search": ms_summary(lat)}
         rows.append(row)
+        # Written every round, so a run cut short still leaves its figures.
+        write_json(args.out, {"binary": binary_info(binary), "command": " ".join(sys.argv), "partial": True,
+                              "rounds_done": r, "errors": len(errors), "rounds_detail": rows})
         dash = lambda v: "-" if v is None else str(v)  # noqa: E731
         print(f"{r:5d} {dash(row['documents']):>5} {dash(row['chunks']):>6} {dash(row['graph_nodes']):>6} "
-              f"{dash(row['deleted_nodes']):>7} {total:6d} {deleted:7d} {row['sqlite_bytes'] // 1024:10d} "
+              f"{dash(row['deleted_nodes']):>7} {dash(total):>6} {dash(deleted):>7} {row['sqlite_bytes'] // 1024:10d} "
               f"{row['wal_bytes'] // 1024:8d} {(row['rss_kib'] or 0) / 1024:8.1f} {ingest_s:8.2f} "
               f"{row['search']['p50_ms']:7.2f} {row['search']['p99_ms']:7.2f}", flush=True)
     c.close()
