@@ -18,11 +18,12 @@ sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "reliability"))
 
 SOURCE = os.path.join(ROOT, "Sources", "NestorHTTP", "openapi.json")
 ROUTES = {
-    "/v1/embeddings": {"post"}, "/v2/embed": {"post"}, "/v1/score": {"post"}, "/score": {"post"},
-    "/v1/models": {"get"}, "/health": {"get"}, "/metrics": {"get"}, "/openapi.json": {"get"},
+    "/v1/embeddings": {"post"}, "/v1/embed": {"post"}, "/v2/embed": {"post"}, "/v1/score": {"post"},
+    "/score": {"post"}, "/tokenize": {"post"}, "/v1/models": {"get"}, "/v1/models/{id}": {"get"},
+    "/health": {"get"}, "/metrics": {"get"}, "/openapi.json": {"get"},
     "/collections": {"get", "post"}, "/collections/{name}": {"get", "delete"},
     "/collections/{name}/optimize": {"post"}, "/ingest": {"post"}, "/search": {"post"},
-    "/documents/{collection}/{id}": {"get", "delete"},
+    "/documents/{collection}": {"get"}, "/documents/{collection}/{id}": {"get", "delete"},
 }
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
