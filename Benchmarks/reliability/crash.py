@@ -215,7 +215,9 @@ def verify_graph(binary, db):
     return report, "; ".join(problems) or None
 
 
-def campaign(binary, kills, workdir, seed=1, clients=3, phase=(0.5, 4.0), log=print, time_limit=None):
+def campaign(binary, kills, workdir, seed=1, clients=3, phase=(0.5, 4.0), log=print, time_limit=None, require_ack=False):
+    """`require_ack`: no kill before some request of the phase was acknowledged (at most 30 s
+    more), so a short campaign on a slow machine still checks acknowledged writes."""
     rng = random.Random(seed)
     pool = sentences()
     db = os.path.join(workdir, "crash.sqlite")
@@ -248,6 +250,8 @@ def campaign(binary, kills, workdir, seed=1, clients=3, phase=(0.5, 4.0), log=pr
             w.start()
         wait = rng.uniform(*phase)
         time.sleep(wait)
+        if require_ack:
+            acked.wait(30)
         # Half the kills come 0-30 ms after some client's 200: its next request (often a
         # delete, which embeds nothing) is then being written, so more kills land in a commit.
         after_ack = rng.random() < 0.5

@@ -19,10 +19,10 @@ def test_sigkill_through_http_loses_no_acknowledged_write(tmp_path):
     from crash import campaign
 
     lines = []
-    r = campaign(nestor_binary(), kills=5, workdir=str(tmp_path), seed=20261201, clients=3, phase=(0.3, 1.5),
-                 log=lines.append, time_limit=50)
+    r = campaign(nestor_binary(), kills=5, workdir=str(tmp_path), seed=20261201, clients=3, phase=(0.3, 1.2),
+                 log=lines.append, time_limit=35, require_ack=True)
     summary = "\n".join(lines)
-    assert r["kills"] >= 3, summary
+    assert r["kills"] >= 2, summary  # fewer than 5 only on a machine so loaded that 35 s were spent
     assert r["acked_documents"] > 0, summary
     assert r["lost"] == 0, (r["lost_detail"], summary)
     assert r["wrong"] == 0, (r["wrong_detail"], summary)
