@@ -106,7 +106,7 @@ if ProcessInfo.processInfo.environment["NESTOR_BENCHMARKS"] != nil {
     package.targets.append(.executableTarget(
         name: "EmbeddingBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "Tokenization"], path: "Benchmarks/EmbeddingBenchmark"))
     package.targets.append(.executableTarget(
-        name: "IndexBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "HNSW", "StoreSQLite", "TensorOps",
+        name: "IndexBenchmark", dependencies: ["EmbeddingEngine", "NestorCore", "HNSW", "Lexical", "StoreSQLite", "TensorOps",
                                                .product(name: "Logging", package: "swift-log")],
         path: "Benchmarks/IndexBenchmark", swiftSettings: hot))
 }

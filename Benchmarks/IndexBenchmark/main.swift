@@ -1,6 +1,7 @@
 import EmbeddingEngine
 import Foundation
 import HNSW
+import Lexical
 import Logging
 import NestorCore
 import StoreSQLite
@@ -13,6 +14,9 @@ import VectorMath
 ///     IndexBenchmark embed MODEL_DIR TEXTS.txt OUT.f32 [PROMPT_NAME [BATCH]]
 ///     IndexBenchmark curves BASE.f32 QUERIES.f32 TRUTH.i32 KTH.f32 DIM OUT.json [M EF_CONSTRUCTION COARSE]
 ///     IndexBenchmark load (BASE.f32 | synthetic:COUNT) DIM DB.sqlite OUT.json [M EF_CONSTRUCTION COARSE]
+///     IndexBenchmark crossover (BASE.f32 | synthetic:COUNT) DIM OUT.json [QUERIES]
+///         (exact full scan vs the two-stage default at growing collection sizes: where the
+///         planner's exact-search threshold should sit)
 ///         (stores the collection in DB.sqlite unless it is there from an earlier run, then
 ///         times opening it)
 ///
@@ -93,7 +97,7 @@ struct Curve {
 
 func curves(base flat: [Float], queries qflat: [Float], truth: [Int32], kth: [Float], d: Int, m: Int, efc: Int, coarse: Int) throws -> [String: Any] {
     let base = rows(flat, d), queries = rows(qflat, d)
-    let chunks = base.enumerated().map { (node: UInt64($0.offset + 1), documentId: String($0.offset), vector: $0.element) }
+    let chunks = base.enumerated().map { (label: UInt64($0.offset + 1), documentId: String($0.offset), vector: $0.element) }
     let k = 10
     let truthSets = (0..<queries.count).map { q in Set(truth[(q * k)..<(q * k + k)].map { UInt64($0) + 1 }) }
     func strictlyCorrect(_ q: Int, _ hits: [SearchHit]) -> Int { hits.prefix(k).filter { truthSets[q].contains($0.label) }.count }
@@ -198,7 +202,7 @@ func store(base: () -> [[Float]], d: Int, dbPath: String, m: Int, efc: Int, coar
     let spec = CollectionSpec(name: "bench", model: "bench", dimensions: d, coarseDimensions: coarse, m: m, efConstruction: efc)
     var t = now()
     let r = coarse < d ? try rotation(base, dimension: d, coarse: coarse) : nil
-    let chunks = base.enumerated().map { (node: UInt64($0.offset + 1), documentId: String($0.offset), vector: $0.element) }
+    let chunks = base.enumerated().map { (label: UInt64($0.offset + 1), documentId: String($0.offset), vector: $0.element) }
     var graph = SearchState(spec: spec, projection: CoarseProjection(full: d, coarse: coarse, rotation: r), chunks: chunks).graph
     out["build_s"] = now() - t
     log("built \(base.count) in \(String(format: "%.1f", now() - t)) s")
@@ -207,18 +211,26 @@ func store(base: () -> [[Float]], d: Int, dbPath: String, m: Int, efc: Int, coar
     try await store.migrate()
     try await store.createCollection(spec)
     _ = graph.takeDirtyNodes()
-    let records = (0..<Int32(graph.nodeCount)).map { graph.record($0) }
-    let meta = GraphMeta(header: graph.header, nextLabel: UInt64(base.count + 1), checksum: GraphChecksum.of(records))
+    let rows = (0..<Int32(graph.nodeCount)).map { GraphRecordRow(node: Int($0), bytes: GraphCodec.encode(graph.record($0))) }
+    let checksum = rows.reduce(UInt64(0)) { $0 &+ GraphCodec.hash(node: $1.node, $1.bytes) }
+    // Each chunk gets a short synthetic text, so the lexical index is stored and loaded too.
+    var lexical = BM25Index()
+    let words = (0..<5_000).map { "w\($0)" }
+    var newTerms = 0
     // Documents go in batches (as ingest writes them), the graph in one replacing write.
     for start in stride(from: 0, to: base.count, by: 10_000) {
-        let docs = (start..<min(start + 10_000, base.count)).map { i in
-            DocumentRow(id: String(i), text: "", chunks: [ChunkRow(node: UInt64(i + 1), documentId: String(i), ordinal: 0, text: "",
-                                                                  tokenStart: 0, tokenEnd: 0, vector: base[i])])
+        let docs = (start..<min(start + 10_000, base.count)).map { i -> DocumentRow in
+            let text = (0..<20).map { words[(i &* 2_654_435_761 &+ $0 &* 40_503) % words.count] }.joined(separator: " ")
+            let terms = TermCodec.encode(lexical.termList(Analyzer.frequencies(text)))
+            return DocumentRow(id: String(i), text: text, chunks: [ChunkRow(label: UInt64(i + 1), documentId: String(i), ordinal: 0, text: text,
+                                                                           tokenStart: 0, tokenEnd: 0, vector: base[i], terms: terms)])
         }
-        try await store.write(BatchWrite(upserts: docs, meta: meta), to: spec.name)
+        let added = (newTerms..<lexical.terms.count).map { (id: $0, term: lexical.terms[$0]) }
+        newTerms = lexical.terms.count
+        try await store.write(BatchWrite(upserts: docs, newTerms: added), to: spec.name)
     }
-    let graphRows = records.map { GraphRow(record: $0, coarse: graph.storedVector($0.node)) }
-    try await store.write(BatchWrite(graphRows: graphRows, meta: meta, replacesGraph: true, rotation: .some(r)), to: spec.name)
+    try await store.write(BatchWrite(graph: GraphRecordChanges(header: GraphCodec.encode(graph.header, checksum: checksum), rows: rows,
+                                                               replacesAll: true), rotation: .some(r)), to: spec.name)
     out["store_s"] = now() - t
     log("stored in \(String(format: "%.1f", now() - t)) s")
     try writeJSON(out, to: sidecar)
@@ -245,6 +257,44 @@ func load(dbPath: String, built: [String: Any]) async throws -> [String: Any] {
 
 // MARK: main
 
+// MARK: crossover
+
+/// For collection sizes from 500 up to the base's size: the median time of an exact full scan
+/// and of the two-stage default (128-d PCA coarse graph, rerank depth 100), each query alone on
+/// one thread through `SearchState.search`, the two alternated query by query.
+func crossover(base: [[Float]], d: Int, queries: Int) throws -> [String: Any] {
+    let qs = Array(base.suffix(queries))
+    let pool = Array(base.dropLast(queries))
+    var sizes = [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 50_000, 100_000].filter { $0 <= pool.count }
+    if sizes.isEmpty { sizes = [pool.count] }
+    var rows = [[String: Any]]()
+    let coarse = min(128, d)
+    for n in sizes {
+        let part = Array(pool.prefix(n))
+        let spec = CollectionSpec(name: "x", model: "x", dimensions: d, coarseDimensions: coarse)
+        let r = coarse < d ? try rotation(part, dimension: d, coarse: coarse) : nil
+        let projection = CoarseProjection(full: d, coarse: coarse, rotation: r)
+        let state = SearchState(spec: spec, projection: projection,
+                                chunks: part.enumerated().map { (label: UInt64($0.offset + 1), documentId: String($0.offset), vector: $0.element) })
+        let visited = VisitedSet()
+        var exact = [Double](), two = [Double]()
+        for q in qs {
+            let t0 = now()
+            _ = state.search(q, SearchOptions(topK: 10, exact: true), visited: visited)
+            let t1 = now()
+            _ = state.search(q, SearchOptions(topK: 10, rerankDepth: 100, ef: 100), visited: visited)
+            let t2 = now()
+            exact.append(t1 - t0)
+            two.append(t2 - t1)
+        }
+        func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] * 1000 }
+        let row: [String: Any] = ["chunks": n, "exact_ms": median(exact), "two_stage_ms": median(two)]
+        log("\(n): exact \(String(format: "%.3f", median(exact))) ms, two-stage \(String(format: "%.3f", median(two))) ms")
+        rows.append(row)
+    }
+    return ["dimension": d, "queries": qs.count, "sizes": rows]
+}
+
 func int(_ i: Int, _ fallback: Int) -> Int { args.count > i ? Int(args[i]) ?? fallback : fallback }
 
 switch args.first {
@@ -257,6 +307,10 @@ case "curves" where args.count >= 7:
     let result = try curves(base: readFloats(args[1]), queries: readFloats(args[2]), truth: truth, kth: readFloats(args[4]), d: d,
                             m: int(7, 16), efc: int(8, 200), coarse: int(9, 128))
     try writeJSON(result, to: args[6])
+case "crossover" where args.count >= 4:
+    let d = Int(args[2]) ?? 0
+    let base: [[Float]] = args[1].hasPrefix("synthetic:") ? synthetic(count: Int(args[1].dropFirst(10)) ?? 0, dimension: d) : rows(readFloats(args[1]), d)
+    try writeJSON(try crossover(base: base, d: d, queries: int(4, 200)), to: args[3])
 case "load" where args.count >= 5:
     let d = Int(args[2]) ?? 0
     let source = args[1]
@@ -265,5 +319,5 @@ case "load" where args.count >= 5:
                                 d: d, dbPath: args[3], m: int(5, 16), efc: int(6, 200), coarse: int(7, 128))
     try writeJSON(try await load(dbPath: args[3], built: built), to: args[4])
 default:
-    fail("usage: IndexBenchmark embed MODEL_DIR TEXTS.txt OUT.f32 [PROMPT [BATCH]] | curves BASE QUERIES TRUTH KTH DIM OUT.json [M EFC COARSE] | load BASE|synthetic:N DIM DB OUT.json [M EFC COARSE]")
+    fail("usage: IndexBenchmark embed MODEL_DIR TEXTS.txt OUT.f32 [PROMPT [BATCH]] | curves BASE QUERIES TRUTH KTH DIM OUT.json [M EFC COARSE] | load BASE|synthetic:N DIM DB OUT.json [M EFC COARSE] | crossover BASE|synthetic:N DIM OUT.json [QUERIES]")
 }

@@ -305,6 +305,35 @@ public actor CollectionIndex {
         return Applied(labels: labels, deleted: existing)
     }
 
+    /// Calibrates the rerank depth on `sample` of the collection's own chunks: the smallest
+    /// factor whose mean recall@k reaches `target`. Each sampled query holds the search lock
+    /// on its own, so writes wait for at most one query, never for the whole calibration.
+    @discardableResult
+    public nonisolated func calibrateDepth(k: Int = 10, sample: Int = 64, factors: [Int] = [10, 20, 40, 80],
+                                           target: Double = 0.995) -> (factor: Int, recall: [Double])? {
+        let (labels, count) = state.read { s in (Array(s.slotOf.keys), s.chunkCount) }
+        guard count > 4 * k * (factors.last ?? 10), !state.read(\.projection.isIdentity) else { return nil }
+        var rng = SplitMixSeed(state: UInt64(count))
+        let visited = VisitedSet()
+        var sums = [Double](repeating: 0, count: factors.count)
+        var measured = 0
+        for _ in 0..<sample {
+            let label = labels[Int(rng.next() % UInt64(labels.count))]
+            guard let r = state.read({ $0.calibrationRecall(of: label, k: k, factors: factors, visited: visited) }) else { continue }
+            for i in r.indices { sums[i] += r[i] }
+            measured += 1
+        }
+        guard measured > 0 else { return nil }
+        let mean = sums.map { $0 / Double(measured) }
+        let factor = factors[factors.indices.first { mean[$0] >= target } ?? factors.count - 1]
+        state.write { s in
+            s.depthFactor = factor
+            s.calibratedAt = count
+        }
+        logger.info("calibrated the rerank depth of collection \(spec.name): \(factor)·top_k over \(count) chunks (recall@\(k) by factor \(zip(factors, mean).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " ")))")
+        return (factor, mean)
+    }
+
     /// Every live chunk's full vector in label order (to fit a rotation).
     public nonisolated func vectors() -> [(label: UInt64, vector: [Float])] { state.read { $0.allVectors() } }
 
@@ -346,6 +375,18 @@ public actor CollectionIndex {
 
     private func unlock() {
         if waiting.isEmpty { writing = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// A tiny deterministic generator for picking calibration samples.
+struct SplitMixSeed {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

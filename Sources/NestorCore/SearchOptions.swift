@@ -28,6 +28,9 @@ public struct SearchOptions: Sendable, Equatable {
     public var exact: Bool
     /// Filters matching at most this many chunks are answered by exact search over them.
     public var exactFilterLimit: Int
+    /// Collections of at most this many chunks are searched exactly: below the measured
+    /// crossover a full scan costs no more than the graph and never misses.
+    public var exactBelow: Int
     public var mode: SearchMode
     public var fusion: Fusion
     /// Candidates each ranking brings to a hybrid fusion.
@@ -36,7 +39,7 @@ public struct SearchOptions: Sendable, Equatable {
     public var text: String?
 
     public init(topK: Int = 10, rerankDepth: Int = 100, ef: Int = 100, filter: MetadataFilter? = nil, exact: Bool = false,
-                exactFilterLimit: Int = 2_000, mode: SearchMode = .dense, fusion: Fusion = .reciprocalRank(k: 60),
+                exactFilterLimit: Int = 2_000, exactBelow: Int = 0, mode: SearchMode = .dense, fusion: Fusion = .reciprocalRank(k: 60),
                 fusionDepth: Int = 100, text: String? = nil) {
         self.topK = topK
         self.rerankDepth = rerankDepth
@@ -44,6 +47,7 @@ public struct SearchOptions: Sendable, Equatable {
         self.filter = filter
         self.exact = exact
         self.exactFilterLimit = exactFilterLimit
+        self.exactBelow = exactBelow
         self.mode = mode
         self.fusion = fusion
         self.fusionDepth = fusionDepth

@@ -92,7 +92,7 @@ extension SearchState {
                                      candidates: labels.count, coarseSeconds: 0, rerankSeconds: Self.seconds(since: start))
             }
         }
-        if o.exact {
+        if o.exact || slotOf.count <= o.exactBelow {
             return SearchOutcome(hits: exact(q, Array(slotOf.keys), k: o.topK), path: .exact, candidates: slotOf.count,
                                  coarseSeconds: 0, rerankSeconds: Self.seconds(since: start))
         }
@@ -110,6 +110,21 @@ extension SearchState {
         let hits = exact(q, found.map(\.label), k: o.topK)
         return SearchOutcome(hits: hits, path: .twoStage, candidates: found.count, coarseSeconds: coarse,
                              rerankSeconds: Self.seconds(since: afterCoarse))
+    }
+
+    /// For one of the collection's own chunks as the query (left out of its own answer): the
+    /// share of the exact top `k` that two-stage search recovers at each depth factor (depth =
+    /// factor · k). nil when the chunk is gone or the state is one-stage.
+    func calibrationRecall(of label: UInt64, k: Int, factors: [Int], visited: VisitedSet) -> [Double]? {
+        guard !projection.isIdentity, let slot = slotOf[label] else { return nil }
+        let q = Array(vectors[slot * dimensions..<(slot + 1) * dimensions])
+        let truth = Set(exact(q, Array(slotOf.keys), k: k + 1).map(\.label).filter { $0 != label }.prefix(k))
+        return factors.map { f in
+            let depth = f * k
+            let found = graph.search(projection(q), k: depth + 1, ef: depth + 1, visited: visited).map(\.label).filter { $0 != label }
+            let got = exact(q, found, k: k).map(\.label)
+            return Double(got.filter(truth.contains).count) / Double(max(1, truth.count))
+        }
     }
 
     /// Exact cosine scores of the given chunks, best first (ties by label, so results are stable).

@@ -17,6 +17,10 @@ public struct SearchState: Sendable {
     var chunksOf: [String: [UInt64]] = [:]
     var metadata: [String: Metadata] = [:]
     public internal(set) var lexical: BM25Index
+    /// The rerank depth factor (depth = factor · top_k) calibrated on this collection's own
+    /// vectors, and the chunk count it was measured at; nil until calibrated.
+    public internal(set) var depthFactor: Int?
+    public internal(set) var calibratedAt = 0
     public let analyzer: AnalyzerOptions
     let dimensions: Int
 

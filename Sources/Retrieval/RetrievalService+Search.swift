@@ -4,7 +4,8 @@ import NestorCore
 extension RetrievalService {
     /// The options a request resolves to: its own values, checked, and the service's defaults
     /// for the rest (the only place they are decided).
-    public nonisolated func resolve(_ r: SearchRequest) throws -> SearchOptions {
+    /// `depthFactor`: the collection's calibrated rerank depth per top_k hit, when it has one.
+    public nonisolated func resolve(_ r: SearchRequest, depthFactor: Int? = nil) throws -> SearchOptions {
         let topK = r.topK ?? settings.defaultTopK
         guard topK >= 1, topK <= settings.maxTopK else {
             throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(topK)", param: "top_k")
@@ -15,7 +16,7 @@ extension RetrievalService {
         }
         // A page is the head of offset + top_k hits less its first offset, searched as deep as that head.
         let want = offset + topK
-        let depth = r.rerankDepth ?? max(100, 10 * want)
+        let depth = r.rerankDepth ?? max(100, (depthFactor ?? 10) * want)
         guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
         let ef = r.ef ?? max(depth, 64)
         guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
@@ -39,8 +40,10 @@ extension RetrievalService {
         if mode == .lexical, text == nil {
             throw RetrievalError(.invalid, "mode lexical needs a text 'query', not a 'vector'", param: "mode")
         }
-        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, mode: mode, fusion: fusion,
-                             fusionDepth: max(100, 2 * want), text: text)
+        // Below the crossover an exact scan answers, unless the request tunes the graph itself.
+        let planned = r.rerankDepth == nil && r.ef == nil ? settings.exactSearchThreshold : 0
+        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, exactBelow: planned, mode: mode,
+                             fusion: fusion, fusionDepth: max(100, 2 * want), text: text)
     }
 
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and
@@ -48,7 +51,7 @@ extension RetrievalService {
     public nonisolated func search(_ request: SearchRequest) async throws -> SearchResult {
         let collection = request.collection
         let index = try await index(collection)
-        let options = try resolve(request)
+        let options = try resolve(request, depthFactor: index.state.read(\.depthFactor))
         let t0 = Date()
         let vector: [Float]
         switch request.query {

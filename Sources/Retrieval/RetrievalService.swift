@@ -43,6 +43,8 @@ public actor RetrievalService {
                 unavailable[spec.name] = (spec, reason)
             }
         }
+        // Calibrations live in memory: measure again in the background after a start.
+        for index in loaded.values { scheduleRefit(index) }
     }
 
     static func mismatch(_ spec: CollectionSpec, _ info: EmbedderInfo) -> String? {
@@ -218,20 +220,28 @@ public actor RetrievalService {
 
     nonisolated var usesRotation: Bool { embedder.info.matryoshka == .none }
 
-    /// Starts a basis fit in the background when the collection has just grown past the
-    /// threshold; one at a time per collection, and none once a basis is fitted.
+    /// Starts background work after a committed batch: a coarse-basis fit when the collection
+    /// has just grown past its threshold (none once fitted), then a rerank-depth calibration
+    /// when it is past the exact-search crossover and has doubled since the last one. One task
+    /// at a time per collection; a failure is logged and searches keep what they have.
     func scheduleRefit(_ index: CollectionIndex) {
         let name = index.spec.name
-        guard refits[name] == nil, needsRefit(index) else { return }
+        guard refits[name] == nil, needsRefit(index) || needsCalibration(index) else { return }
         let logger = logger
         refits[name] = Task {
             do {
-                try await self.refit(index, force: false)
+                if self.needsRefit(index) { try await self.refit(index, force: false) }
+                if self.needsCalibration(index) { index.calibrateDepth(target: self.settings.calibrationTarget) }
             } catch {
                 logger.error("fitting the coarse basis of collection \(name) failed (searches keep the current one): \(error)")
             }
             self.refitFinished(name)
         }
+    }
+
+    nonisolated func needsCalibration(_ index: CollectionIndex) -> Bool {
+        let (count, at, identity) = index.state.read { ($0.chunkCount, $0.calibratedAt, $0.projection.isIdentity) }
+        return !identity && count > settings.exactSearchThreshold && count >= 2 * at
     }
 
     private func refitFinished(_ name: String) { refits[name] = nil }
@@ -256,5 +266,7 @@ public actor RetrievalService {
         let sample = Swift.stride(from: 0, to: all.count, by: stride).flatMap { all[$0].vector }
         let axes = try PCA.axes(of: sample, count: sample.count / spec.dimensions, dimension: spec.dimensions, rows: spec.coarseDimensions)
         try await index.rebuild(rotation: axes)
+        // A new basis makes a new graph: its depth is measured again.
+        if count > settings.exactSearchThreshold { index.calibrateDepth(target: settings.calibrationTarget) }
     }
 }
