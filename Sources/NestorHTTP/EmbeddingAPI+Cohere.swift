@@ -86,7 +86,7 @@ extension EmbeddingAPI {
             w.field("model", model)
             w.key("meta")
             w.object {
-                w.key("api_version"); w.object { w.field("version", "2") }
+                w.key("api_version"); w.object { w.field("version", v1 ? "1" : "2") }
                 w.key("billed_units"); w.object { w.field("input_tokens", out.totalTokens) }
             }
             w.field("response_type", floatsOnly ? "embeddings_floats" : "embeddings_by_type")

@@ -11,7 +11,8 @@ extension RetrievalService {
             throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(topK)", param: "top_k")
         }
         let offset = r.offset ?? 0
-        guard offset >= 0, offset + topK <= settings.maxTopK else {
+        guard offset >= 0 else { throw RetrievalError(.invalid, "'offset' must not be negative, got \(offset)", param: "offset") }
+        guard offset + topK <= settings.maxTopK else {
             throw RetrievalError(.invalid, "'offset' + 'top_k' must be at most \(settings.maxTopK), got \(offset) + \(topK)", param: "offset")
         }
         // A page is the head of offset + top_k hits less its first offset, searched as deep as that head.

@@ -181,7 +181,7 @@ public actor RetrievalService {
         guard (1...1000).contains(n) else { throw RetrievalError(.invalid, "'limit' must be between 1 and 1000, got \(n)", param: "limit") }
         var after: String?
         if let cursor {
-            guard let data = Data(base64Encoded: Self.unURLSafe(cursor)), let id = String(data: data, encoding: .utf8) else {
+            guard !cursor.isEmpty, let data = Data(base64Encoded: Self.unURLSafe(cursor)), let id = String(data: data, encoding: .utf8) else {
                 throw RetrievalError(.invalid, "'cursor' is not one this server gave out", param: "cursor")
             }
             after = id

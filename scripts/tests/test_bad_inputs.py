@@ -102,7 +102,7 @@ CASES = [
     ("unknown route", "GET", "/nope", None, 404),
     ("unknown route under /v1", "POST", "/v1/nothing", emb(input="x"), 404),
     ("unknown route, deep", "GET", "/collections/bad/x/y", None, 404),
-    ("documents without id", "GET", "/documents/bad", None, 404),
+    ("documents of a missing collection", "GET", "/documents/no-such-collection", None, 404),
     ("suffix on a known route", "POST", "/v1/embeddings/extra", emb(input="x"), 404),
     # Hummingbird's HTTP parser refuses a request line over its 80 KiB header limit before any
     # route or middleware runs, with a bare 400 and Connection: close: the one answer whose body
@@ -233,7 +233,7 @@ CASES = [
     ("collection name 129 characters", "POST", "/collections", {"name": "a" * 129}, 400, {"field": "name"}),
     ("collection name with NUL", "POST", "/collections", {"name": "a\x00"}, 400, {"field": "name"}),
     ("collection name a number", "POST", "/collections", {"name": 5}, 400, {"field": "name"}),
-    ("collection exists", "POST", "/collections", {"name": COLL}, 409, {"field": "name"}),
+    ("collection exists with other settings", "POST", "/collections", {"name": COLL, "m": 33}, 409, {"field": "name"}),
     ("m 1", "POST", "/collections", {"name": "m1", "m": 1}, 400, {"field": "m"}),
     ("m 129", "POST", "/collections", {"name": "m129", "m": 129}, 400, {"field": "m"}),
     ("m 16.5", "POST", "/collections", {"name": "mf", "m": 16.5}, 400, {"field": "m"}),
