@@ -93,7 +93,7 @@ extension SearchState {
             }
         }
         if o.exact || slotOf.count <= o.exactBelow {
-            return SearchOutcome(hits: exact(q, Array(slotOf.keys), k: o.topK), path: .exact, candidates: slotOf.count,
+            return SearchOutcome(hits: scan(q, k: o.topK), path: .exact, candidates: slotOf.count,
                                  coarseSeconds: 0, rerankSeconds: Self.seconds(since: start))
         }
         let accept: ((UInt64) -> Bool)? = allowed.map { set in { label in documentOf[label].map(set.contains) ?? false } }
@@ -118,13 +118,58 @@ extension SearchState {
     func calibrationRecall(of label: UInt64, k: Int, factors: [Int], visited: VisitedSet) -> [Double]? {
         guard !projection.isIdentity, let slot = slotOf[label] else { return nil }
         let q = Array(vectors[slot * dimensions..<(slot + 1) * dimensions])
-        let truth = Set(exact(q, Array(slotOf.keys), k: k + 1).map(\.label).filter { $0 != label }.prefix(k))
+        let truth = Set(scan(q, k: k + 1).map(\.label).filter { $0 != label }.prefix(k))
         return factors.map { f in
             let depth = f * k
             let found = graph.search(projection(q), k: depth + 1, ef: depth + 1, visited: visited).map(\.label).filter { $0 != label }
             let got = exact(q, found, k: k).map(\.label)
             return Double(got.filter(truth.contains).count) / Double(max(1, truth.count))
         }
+    }
+
+    /// Exact search over every chunk: the vectors in memory order, a bounded heap of the best
+    /// `k` (ties by label), no per-chunk lookups — the full scan the planner picks below the
+    /// crossover.
+    func scan(_ q: [Float], k: Int) -> [SearchHit] {
+        var heap = [(score: Float, label: UInt64)]()  // min-heap on (score, then larger label first)
+        heap.reserveCapacity(k + 1)
+        func worse(_ a: (score: Float, label: UInt64), _ b: (score: Float, label: UInt64)) -> Bool {
+            a.score != b.score ? a.score < b.score : a.label > b.label
+        }
+        func siftUp(_ i: Int) {
+            var i = i
+            while i > 0, worse(heap[i], heap[(i - 1) / 2]) { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+        }
+        func siftDown() {
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count, worse(heap[l], heap[m]) { m = l }
+                if r < heap.count, worse(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        let d = dimensions
+        q.withUnsafeBufferPointer { qb in
+            vectors.withUnsafeBufferPointer { vb in
+                guard let qp = qb.baseAddress, let base = vb.baseAddress else { return }
+                for (slot, label) in slotLabels.enumerated() where label != Self.freeSlot {
+                    let x = (score: VectorMath.dot(qp, base + slot * d, count: d), label: label)
+                    if heap.count < k {
+                        heap.append(x)
+                        siftUp(heap.count - 1)
+                    } else if worse(heap[0], x) {
+                        heap[0] = x
+                        siftDown()
+                    }
+                }
+            }
+        }
+        heap.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+        return heap.compactMap { h in documentOf[h.label].map { SearchHit(label: h.label, documentId: $0, score: h.score) } }
     }
 
     /// Exact cosine scores of the given chunks, best first (ties by label, so results are stable).

@@ -13,6 +13,10 @@ public struct SearchState: Sendable {
     var vectors: [Float] = []
     var slotOf: [UInt64: Int] = [:]
     var freeSlots: [Int] = []
+    /// The label in each vector slot (`freeSlot` where none), so a full scan walks the vectors
+    /// in memory order without a dictionary lookup per chunk.
+    var slotLabels: [UInt64] = []
+    static let freeSlot = UInt64.max
     var documentOf: [UInt64: String] = [:]
     var chunksOf: [String: [UInt64]] = [:]
     var metadata: [String: Metadata] = [:]
@@ -79,9 +83,11 @@ public struct SearchState: Sendable {
             for i in 0..<c.count { VectorMath.normalize(v.baseAddress! + i * d, count: d) }  // safe: c.count rows of d floats
         }
         slotOf.reserveCapacity(c.count)
+        slotLabels.reserveCapacity(c.count)
         documentOf.reserveCapacity(c.count)
         for (i, (label, document)) in zip(c.labels, c.documentIds).enumerated() {
             slotOf[label] = i
+            slotLabels.append(label)
             documentOf[label] = document
             chunksOf[document, default: []].append(label)
         }
@@ -100,6 +106,7 @@ public struct SearchState: Sendable {
             vectors.append(contentsOf: vector)
         }
         slotOf[label] = slot
+        if slot < slotLabels.count { slotLabels[slot] = label } else { slotLabels.append(label) }
         let d = dimensions
         vectors.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress! + slot * d, count: d) }  // safe: the slot was just filled
         documentOf[label] = document
@@ -108,7 +115,10 @@ public struct SearchState: Sendable {
 
     mutating func removeDocument(_ id: String) {
         for label in chunksOf.removeValue(forKey: id) ?? [] {
-            if let slot = slotOf.removeValue(forKey: label) { freeSlots.append(slot) }
+            if let slot = slotOf.removeValue(forKey: label) {
+                freeSlots.append(slot)
+                slotLabels[slot] = Self.freeSlot
+            }
             documentOf[label] = nil
             lexical.remove(label)
         }

@@ -72,6 +72,21 @@ import Testing
         #expect(index.graph.verify() == nil)
     }
 
+    /// The planner's full scan equals brute force over the graph, also after deletes leave
+    /// free slots behind.
+    @Test func fullScanEqualsBruteForce() async throws {
+        let (store, _) = try await freshStore()
+        let index = try await CollectionIndex(spec: Self.spec, store: store)
+        try await index.apply(upserts: Self.inputs(0..<60))
+        try await index.apply(upserts: Self.inputs(60..<70), deletions: (0..<60).filter { $0 % 4 == 0 }.map { "d\($0)" })
+        for q in Self.inputs(0..<20, salt: 7).map({ $0.chunks[0].vector }) {
+            let scan = index.search(q, SearchOptions(topK: 10, exactBelow: 1_000_000)).hits
+            let brute = index.graph.bruteForce(q, k: 10)
+            #expect(scan.map(\.label) == brute.map(\.label))
+            #expect(zip(scan, brute).allSatisfy { abs($0.score - (1 - $1.distance)) < 1e-5 })
+        }
+    }
+
     /// Commit, then publish: while a batch's transaction waits for the database (here another
     /// connection holds SQLite's write lock), searches see none of it; once it commits, all of it.
     @Test func nothingIsVisibleBeforeItsCommit() async throws {
