@@ -20,7 +20,7 @@ public struct RetrievalSettings: Sendable {
     public var defaultMode: SearchMode = .dense
     /// Collections of at most this many chunks are searched exactly (full scan): below the
     /// crossover measured with `IndexBenchmark crossover` a scan costs no more than the graph.
-    public var exactSearchThreshold = 5_000
+    public var exactSearchThreshold = 3_000
     /// The rerank depth is calibrated on a collection's own vectors once it is past the exact
     /// threshold, and again each time it has doubled; the target is this recall@10 of exact.
     public var calibrationTarget = 0.995
