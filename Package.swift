@@ -101,6 +101,13 @@ let package = Package(
 )
 
 
+/// `NESTOR_TEST_TARGETS=TokenizationTests,EmbeddingEngineTests` keeps only those test targets, so
+/// `swift build --build-tests --product NestorPackageTests` builds just what they need (a quick
+/// loop on a shared 2-core machine); unset, every suite is built.
+if let only = ProcessInfo.processInfo.environment["NESTOR_TEST_TARGETS"]?.split(separator: ",").map(String.init) {
+    package.targets.removeAll { $0.type == .test && !only.contains($0.name) }
+}
+
 /// Benchmarks build only on request (`NESTOR_BENCHMARKS=1`), so everyday builds stay fast.
 if ProcessInfo.processInfo.environment["NESTOR_BENCHMARKS"] != nil {
     package.targets.append(.executableTarget(

@@ -22,9 +22,14 @@ public final class LocalEmbedder: Embedder {
         public var maxBatchTokens: Int
         /// Inference threads; BLAS runs single-threaded inside each. Default: one per core.
         public var workers: Int
+        /// Whose tokenization to reproduce: transformers 5's `AutoTokenizer` (what
+        /// sentence-transformers, vLLM and SGLang run; the default) or `tokenizer.json` as it is.
+        public var tokenizerMode: TokenizerMode
         public init(servedName: String? = nil, matryoshka: MatryoshkaPolicy? = nil, maxInputTokens: Int? = nil,
-                    maxBatchTokens: Int = 16_384, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                    maxBatchTokens: Int = 16_384, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                    tokenizerMode: TokenizerMode = .transformers) {
             self.workers = workers
+            self.tokenizerMode = tokenizerMode
             self.servedName = servedName
             self.matryoshka = matryoshka
             self.maxInputTokens = maxInputTokens
@@ -35,7 +40,7 @@ public final class LocalEmbedder: Embedder {
     public init(folder: URL, options: Options = Options()) throws {
         let model = try SentenceEmbedder(folder: folder)
         // Truncation and padding are decided per request here, not by tokenizer.json.
-        let tokenizer = try Tokenizer(contentsOf: folder).with(truncation: nil, padding: nil)
+        let tokenizer = try Tokenizer(contentsOf: folder, mode: options.tokenizerMode).with(truncation: nil, padding: nil)
         let c = model.config
         let policy: MatryoshkaPolicy = options.matryoshka
             ?? (c.matryoshkaDimensions.map { .only($0) } ?? (c.isMatryoshka ? .any : .none))

@@ -2,6 +2,7 @@ import ArgumentParser
 import EmbeddingEngine
 import Foundation
 import NestorCore
+import Tokenization
 
 /// `nestor embed`: vectors for texts, straight from the engine.
 struct EmbedCommand: AsyncParsableCommand {
@@ -13,13 +14,15 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "A prompt from the model's config_sentence_transformers.json, such as query or passage.")
     var promptName: String?
     @Option(help: "Matryoshka output size (only for models that allow it).") var dimensions: Int?
+    @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
     @Flag(help: "Print one JSON object per text instead of plain numbers.") var json = false
     @Argument(help: "Texts to embed.") var texts: [String]
 
     func run() async throws {
         let embedder: LocalEmbedder
         do {
-            embedder = try LocalEmbedder(folder: try ModelLocator.resolve(model))
+            embedder = try LocalEmbedder(folder: try ModelLocator.resolve(model),
+                                         options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
         } catch {
             throw ValidationError("\(error)")
         }

@@ -5,6 +5,7 @@ import Logging
 import NestorCore
 import NestorHTTP
 import Retrieval
+import Tokenization
 
 /// Where `nestor ingest` and `nestor search` send their work: a running server, or (with
 /// `--direct`) the store itself, with the model loaded in this process. Both take the same
@@ -18,6 +19,7 @@ struct TargetOptions: ParsableArguments {
     var model: String?
     @Option(help: "With --direct: the model name the collection was created under, if the server ran with --served-model-name.")
     var servedModelName: String?
+    @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
     @OptionGroup var storage: StoreOptions
 
     /// Runs `body` against the target; a claimed store is given back however `body` ends, so a
@@ -29,7 +31,9 @@ struct TargetOptions: ParsableArguments {
         var logger = Logger(label: "nestor")
         logger.logLevel = .warning
         let log = logger
-        let embedder = try LocalEmbedder(folder: folder, options: .init(servedName: servedModelName ?? env["NESTOR_SERVED_MODEL_NAME"]?.split(separator: ",").first.map(String.init)))
+        let embedder = try LocalEmbedder(folder: folder, options: .init(
+            servedName: servedModelName ?? env["NESTOR_SERVED_MODEL_NAME"]?.split(separator: ",").first.map(String.init),
+            tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
         return try await storage.withStore { store, where_ in
             do {
                 try await store.migrate()

@@ -8,6 +8,7 @@ import NestorHTTP
 import Retrieval
 import ServiceLifecycle
 import StorePostgres
+import Tokenization
 
 /// `nestor serve`: the embeddings server. Every flag can also come from an environment
 /// variable (NESTOR_MODEL, NESTOR_HOST, NESTOR_PORT, NESTOR_API_KEYS as a comma list, …).
@@ -22,6 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Allow any Matryoshka size up to the full one.") var matryoshkaAny = false
     @Option(help: "Most tokens in one engine batch (batches are packed: real tokens, no padding).") var maxBatchTokens: Int?
     @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
+    @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
     @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
     @Option(help: "Seconds before an idle connection (or one whose request head never completes) is closed (default 60).") var idleTimeout: Double?
     @Option(help: "Seconds a request body may take to arrive (default 60).") var bodyTimeout: Double?
@@ -46,7 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
         let embedder = try LocalEmbedder(folder: folder, options: .init(
             servedName: names.first, matryoshka: policy,
             maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
-            maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384))
+            maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
+            tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
         var config = ServerConfiguration()
         config.host = host ?? env["NESTOR_HOST"] ?? "127.0.0.1"
         config.port = port ?? env["NESTOR_PORT"].flatMap(Int.init) ?? 8080

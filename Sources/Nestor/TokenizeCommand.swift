@@ -2,12 +2,30 @@ import ArgumentParser
 import Foundation
 import Tokenization
 
+/// `--tokenizer-mode transformers|tokenizers` on serve, embed, tokenize and --direct ingest/search.
+extension TokenizerMode: ExpressibleByArgument {
+    static let help = ArgumentHelp(
+        "Tokenize as transformers 5's AutoTokenizer (sentence-transformers, vLLM, SGLang) or as tokenizer.json says (Hugging Face tokenizers).",
+        valueName: "transformers|tokenizers")
+
+    /// The flag's value, else NESTOR_TOKENIZER_MODE, else transformers.
+    static func resolve(_ flag: TokenizerMode?) throws -> TokenizerMode {
+        if let flag { return flag }
+        guard let env = ProcessInfo.processInfo.environment["NESTOR_TOKENIZER_MODE"], !env.isEmpty else { return .transformers }
+        guard let mode = TokenizerMode(rawValue: env) else {
+            throw ValidationError("NESTOR_TOKENIZER_MODE must be transformers or tokenizers, not \(env)")
+        }
+        return mode
+    }
+}
+
 /// `nestor tokenize`: what a model's tokenizer makes of some text, for users debugging a model.
 struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize", abstract: "Print the token ids a tokenizer.json gives for each text.")
 
     @Option(help: "A tokenizer.json file, or a model folder that holds one.") var tokenizer: String
+    @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
     @Flag(help: "Print one JSON object per text with ids, tokens and offsets.") var json = false
     @Flag(help: "Also print the text decoded back from the ids.") var decode = false
     @Flag(help: "Leave out the special tokens the post-processor adds.") var noSpecialTokens = false
@@ -17,7 +35,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     func run() async throws {
         let tok: Tokenizer
         do {
-            tok = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
+            tok = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer), mode: try TokenizerMode.resolve(tokenizerMode))
         } catch let e as TokenizerError {
             throw ValidationError(e.description)
         }

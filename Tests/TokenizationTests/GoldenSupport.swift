@@ -14,8 +14,16 @@ enum Fixtures {
         return JSONNode(try JSONParser.parse([UInt8](data)))
     }
 
-    static func tokenizer(_ name: String) throws -> Tokenizer {
-        try Tokenizer(contentsOf: url("\(name).tokenizer.json")).with(truncation: nil, padding: nil)
+    /// A fixture's `tokenizer.json` as it is, or (`.transformers`) as transformers 5 rebuilds it
+    /// from NAME.tokenizer_config.json beside it.
+    static func tokenizer(_ name: String, mode: TokenizerMode = .tokenizersJSON) throws -> Tokenizer {
+        var conf: TransformersConfiguration? = nil
+        if mode == .transformers {
+            let config = try Data(contentsOf: url("\(name).tokenizer_config.json"))
+            conf = try TransformersConfiguration(tokenizerConfig: [UInt8](config))
+        }
+        return try Tokenizer(contentsOf: url("\(name).tokenizer.json"), mode: mode, configuration: conf)
+            .with(truncation: nil, padding: nil)
     }
 
     /// A fetched model folder (`NESTOR_MODELS` or `./models`), or nil when it is absent.

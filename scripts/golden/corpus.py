@@ -80,3 +80,56 @@ if __name__ == "__main__":
     for t in s:
         scripts[script_of(t)] = scripts.get(script_of(t), 0) + 1
     print(len(s), "strings,", len(scripts), "scripts:", sorted(scripts.items(), key=lambda x: -x[1])[:40])
+
+
+WHITESPACE_CASES = [
+    "query: x\n", "query: x \n", "passage: hello world  ", "query: ", "passage: \n", "\n\n", "   ", "\t\t", " \n ",
+    "a\n", "a \n", "a\n\n", " a", "  a", "a ", "a  ", "a  b   c", "a \t b", "a\r\nb\r\n", "x\u3000y", "a\u00a0 b",
+    "a\u2003\u2003b", "\u00a0", "\u00a0\u00a0x", "x\u00a0", "\u3000\u3000", "a\u200bb", "end.\n", "end. ", "two  spaces",
+    "\n leading newline", "trailing tab\t", "mixed \t\n\r\u000b\u000c whitespace", " " * 30 + "x", "x" + " " * 30,
+]
+
+
+def whitespace_strings(bases):
+    """Trailing, leading and repeated white space and newlines around real texts."""
+    out = list(WHITESPACE_CASES)
+    for i, s in enumerate(bases):
+        v = [s + "\n", s + " ", s + "  ", " " + s, s.replace(" ", "  "), s + "\n\n", "query: " + s + "\n",
+             s + "\t", s + " \n", s.replace(" ", " \n "), "passage: " + s + "  "]
+        out.extend(v[i % len(v)::4][:3])
+    return out
+
+
+def random_codepoint_strings(count, seed, below=None):
+    """Strings of random code points (no surrogates): below `below`, or over the planes that hold
+    assigned characters (0–3, 14) when it is None."""
+    import random
+    rng = random.Random(seed)
+    out = []
+    while len(out) < count:
+        n = rng.randint(1, 16)
+        cps = []
+        while len(cps) < n:
+            if below is not None:
+                cp = rng.randrange(below)
+            else:
+                cp = rng.randrange(0x40000) if rng.random() < 0.97 else rng.randrange(0xE0000, 0xE0200)
+            if 0xD800 <= cp < 0xE000:
+                continue
+            cps.append(cp)
+        out.append("".join(map(chr, cps)))
+    return out
+
+
+def full_golden_strings():
+    """The golden set: real texts and edge cases, white-space variants, random code points."""
+    base = golden_strings()
+    catalog = [s for s in base[len(EDGE_CASES):] if " " in s][:260]
+    strings = list(base)
+    seen = set(strings)
+    for s in whitespace_strings(catalog) + random_codepoint_strings(1000, 3000, below=0x3000) + \
+            random_codepoint_strings(300, 1114111):
+        if s not in seen:
+            seen.add(s)
+            strings.append(s)
+    return strings

@@ -32,14 +32,9 @@ struct FastSplitPattern: Sendable {
             if v == 0x20 || (v >= 0x09 && v <= 0x0D) { return .space }
             return .other
         }
-        switch c.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            return .letter
-        case .decimalNumber, .letterNumber, .otherNumber:
-            return .number
-        default:
-            return c.properties.isWhitespace ? .space : .other
-        }
+        if CharacterClass.isRegexLetter(c) { return .letter }
+        if CharacterClass.isRegexNumber(c) { return .number }
+        return CharacterClass.isRegexSpace(c) ? .space : .other
     }
 
     func matches(in s: [Unicode.Scalar]) -> [Range<Int>] {

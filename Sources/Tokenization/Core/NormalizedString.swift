@@ -156,8 +156,8 @@ public struct NormalizedString: Sendable, Equatable {
     /// Removes leading and/or trailing white space (Unicode `White_Space`).
     public mutating func strip(left: Bool = true, right: Bool = true) {
         var lo = 0, hi = scalars.count
-        if left { while lo < hi, scalars[lo].properties.isWhitespace { lo += 1 } }
-        if right { while hi > lo, scalars[hi - 1].properties.isWhitespace { hi -= 1 } }
+        if left { while lo < hi, CharacterClass.isWhitespace(scalars[lo]) { lo += 1 } }
+        if right { while hi > lo, CharacterClass.isWhitespace(scalars[hi - 1]) { hi -= 1 } }
         if lo == 0 && hi == scalars.count { return }
         scalars = Array(scalars[lo..<hi])
         alignments = Array(alignments[lo..<hi])

@@ -95,8 +95,7 @@ private let nCount: UInt32 = 588
 
 @inline(__always) func combiningClass(_ c: UInt32) -> UInt8 {
     if c < 0x300 { return 0 }
-    guard let s = Unicode.Scalar(c) else { return 0 }
-    return s.properties.canonicalCombiningClass.rawValue
+    return CharacterProperties.shared.combiningClass(c)
 }
 
 extension NormalizedString {

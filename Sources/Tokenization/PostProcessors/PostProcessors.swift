@@ -154,7 +154,7 @@ extension Encoding {
     /// as Hugging Face's `process_offsets`.
     mutating func trimByteLevelOffsets(addPrefixSpace: Bool) {
         let spaceChar = ByteLevelAlphabet.byteToScalar[0x20]
-        func isSpace(_ c: Unicode.Scalar) -> Bool { c == spaceChar || c.properties.isWhitespace }
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c == spaceChar || CharacterClass.isWhitespace(c) }
         for i in tokens.indices {
             let scalars = tokens[i].unicodeScalars
             var leading = 0

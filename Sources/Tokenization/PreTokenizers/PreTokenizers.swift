@@ -176,23 +176,19 @@ struct InvertedPattern: SplitPattern {
     }
 }
 
-/// `\w+|[^\w\s]+` as the Rust regex crate reads it, inverted: the runs are kept.
+/// `\w+|[^\w\s]+` as Oniguruma reads it, inverted: the runs are kept.
 struct WordRunsPattern: SplitPattern {
     private enum Kind { case word, space, other }
 
     private static func kind(_ c: Unicode.Scalar) -> Kind {
-        if CharacterClass.isWhitespace(c) { return .space }
         if c.value < 0x80 {
             let v = c.value
+            if v == 0x20 || (v >= 0x09 && v <= 0x0D) { return .space }
             let word = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x5F
             return word ? .word : .other
         }
-        let p = c.properties
-        if p.isAlphabetic || p.isJoinControl { return .word }
-        switch p.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return .word
-        default: return .other
-        }
+        if CharacterClass.isWordRunCharacter(c) { return .word }
+        return CharacterClass.isRegexSpace(c) ? .space : .other
     }
 
     func findMatches(in scalars: [Unicode.Scalar]) throws -> [PatternMatch] {

@@ -132,13 +132,5 @@ struct AddedVocabulary: Sendable {
     }
 
     /// `\w` of the Rust regex crate.
-    private func isWordCharacter(_ c: Unicode.Scalar) -> Bool {
-        if c.value < 0x80 { return CharacterClass.isAlphanumeric(c) || c == "_" }
-        let p = c.properties
-        if p.isAlphabetic || p.isJoinControl { return true }
-        switch p.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
-        default: return false
-        }
-    }
+    private func isWordCharacter(_ c: Unicode.Scalar) -> Bool { CharacterClass.isAddedTokenWordCharacter(c) }
 }

@@ -15,8 +15,16 @@ public struct Tokenizer: Sendable {
     private let addedById: [Int: AddedToken]
     private let addedByContent: [ExactString: Int]
 
-    /// Loads `tokenizer.json` from a file, or from a model folder that contains one.
-    public init(contentsOf url: URL) throws {
+    /// The class whose pipeline this tokenizer reproduces (`TokenizersBackend` when it runs
+    /// `tokenizer.json` as it is).
+    public let transformersClass: TransformersTokenizerClass
+
+    /// Loads `tokenizer.json` from a file, or from a model folder that contains one. In
+    /// `.transformers` mode (the default) the folder's `tokenizer_config.json`, `config.json` and
+    /// `special_tokens_map.json` decide the pipeline, as in transformers 5's `AutoTokenizer`; a
+    /// file named other than `tokenizer.json` has no such neighbours unless `configuration` is
+    /// given, and so runs as it is.
+    public init(contentsOf url: URL, mode: TokenizerMode = .transformers, configuration: TransformersConfiguration? = nil) throws {
         var file = url
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
@@ -26,16 +34,27 @@ public struct Tokenizer: Sendable {
             throw TokenizerError(.unreadableFile, path: file.path, "cannot read the file")
         }
         do {
-            try self.init(json: [UInt8](data))
+            var conf = configuration
+            if mode == .transformers, conf == nil, file.lastPathComponent == "tokenizer.json" {
+                conf = try TransformersConfiguration(folder: file.deletingLastPathComponent())
+            }
+            try self.init(json: [UInt8](data), transformers: mode == .transformers ? conf : nil)
         } catch var e as TokenizerError {
             e.message += " (in \(file.path))"
             throw e
         }
     }
 
-    public init(json bytes: [UInt8]) throws {
-        let root = JSONNode(try JSONParser.parse(bytes))
+    /// A tokenizer from the bytes of `tokenizer.json`: as the file says, or, given the rest of
+    /// a model folder's configuration, as transformers 5 rebuilds it.
+    public init(json bytes: [UInt8], transformers configuration: TransformersConfiguration? = nil) throws {
+        var root = JSONNode(try JSONParser.parse(bytes))
         guard case .object = root.value else { throw root.invalid("tokenizer.json must hold a JSON object") }
+        let cls = configuration?.tokenizerClass ?? .backend
+        if let configuration, cls != .backend {
+            root = try TransformersRebuild.rebuild(root, as: cls, configuration: configuration)
+        }
+        transformersClass = cls
         normalizer = try NormalizerFactory.make(root["normalizer"])
         preTokenizer = try PreTokenizerFactory.make(root["pre_tokenizer"])
         model = try ModelFactory.make(root["model"])
