@@ -1,6 +1,7 @@
 """What the reliability scripts share: finding the binary and model, starting `nestor serve` on a
 SQLite file (and timing it until /health answers), small JSON-over-HTTP helpers, multilingual
 texts from eval/, percentiles and the server's resident memory."""
+import atexit
 import glob
 import http.client
 import json
@@ -79,6 +80,8 @@ class Server:
                                       "--sqlite-path", sqlite, *self.args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
+        # A script that dies on an exception must not leave its server running.
+        atexit.register(self._reap)
         deadline = time.time() + health_seconds
         while True:
             if self.proc.poll() is not None:
@@ -94,6 +97,11 @@ class Server:
                 raise RuntimeError(f"nestor serve did not answer /health within {health_seconds} s; see {log_path}")
             time.sleep(0.02)
         self.started_s = time.perf_counter() - t0
+
+    def _reap(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
 
     def tail(self, n=4000):
         try:
