@@ -38,6 +38,18 @@ struct Linear: Sendable {
             }
         }
     }
+
+    /// y = x · Wᵀ + b for `rows` rows of `x` (at least one).
+    func apply(_ x: [Float], rows: Int, threads: Int = 1) -> [Float] {
+        precondition(rows > 0 && x.count == rows * inFeatures, "Linear.apply: \(x.count) values for \(rows) × \(inFeatures)")
+        var y = [Float](repeating: 0, count: rows * outFeatures)
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                apply(xb.baseAddress!, rows: rows, into: yb.baseAddress!, threads: threads)  // safe: both non-empty (rows > 0)
+            }
+        }
+        return y
+    }
 }
 
 /// Loads weights by name with the checkpoint's prefix resolved once.
