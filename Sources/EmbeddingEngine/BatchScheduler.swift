@@ -10,19 +10,23 @@ import Synchronization
 /// one 64-sentence request; when idle, a lone query starts at once. With several workers (one
 /// per core, BLAS single-threaded), a large request is shared out so every core has a batch.
 public final class BatchScheduler: Sendable {
-    /// One sequence to embed: its token ids and how many of them are prompt (for pooling
-    /// modes that leave the prompt out).
+    /// One sequence to run: its token ids, how many of them are prompt (for pooling modes that
+    /// leave the prompt out) and, for a cross-encoder's (query, document) pair, the template's
+    /// type ids.
     public struct Item: Sendable, Equatable {
         public var tokens: [Int]
         public var promptLength: Int
-        public init(tokens: [Int], promptLength: Int = 0) {
+        public var typeIds: [Int]?
+        public init(tokens: [Int], promptLength: Int = 0, typeIds: [Int]? = nil) {
             self.tokens = tokens
             self.promptLength = promptLength
+            self.typeIds = typeIds
         }
     }
 
-    /// Runs one batch and returns one vector per item. The second argument is how many threads
-    /// the batch may use: all workers' worth when it is the only work in flight, else one.
+    /// Runs one batch and returns one vector per item (for a reranker, its pair's scores). The
+    /// second argument is how many threads the batch may use: all workers' worth when it is the
+    /// only work in flight, else one.
     public typealias BatchRunner = @Sendable ([Item], Int) throws -> [[Float]]
 
     /// Upper bound on the tokens of one forward pass. Batches are packed (no padding), so this
