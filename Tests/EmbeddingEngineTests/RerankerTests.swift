@@ -97,6 +97,27 @@ import Testing
         #expect(try await reranker.score(query: "q", documents: ["d"], options: RerankOptions(truncate: false)).scores.count == 1)
     }
 
+    /// sentence-transformers puts the default prompt in front of the query (the pair's first text).
+    @Test func defaultPromptPrefixesTheQuery() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nestor-ce-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: try EngineFixtures.folder("tiny-ce-bert"), to: dir)
+        let url = dir.appendingPathComponent("config_sentence_transformers.json")
+        var st = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        st["prompts"] = ["query": "query: "]
+        st["default_prompt_name"] = "query"
+        try JSONSerialization.data(withJSONObject: st).write(to: url)
+        let prompted = try LocalReranker(folder: dir, options: .init(workers: 1))
+        let plain = try LocalReranker(folder: try EngineFixtures.folder("tiny-ce-bert"), options: .init(workers: 1))
+        #expect(prompted.queryPrompt == "query: " && plain.queryPrompt.isEmpty)
+        #expect(try prompted.pair(query: "hello world", document: "a document").ids
+                == plain.pair(query: "query: hello world", document: "a document").ids)
+        let a = try await prompted.score(query: "hello world", documents: ["a document"])
+        let b = try await plain.score(query: "query: hello world", documents: ["a document"])
+        let c = try await plain.score(query: "hello world", documents: ["a document"])
+        #expect(a == b && a != c)
+    }
+
     @Test(arguments: ["tiny-bert", "tiny-xlmr", "tiny-qwen3"])
     func embeddingFoldersAreRefused(name: String) throws {
         let folder = try EngineFixtures.folder(name)
