@@ -181,6 +181,27 @@ import Testing
         #expect(throws: ModelError.self) { try CrossEncoderModel(folder: dir) }
     }
 
+    /// A head with three labels: every logit per pair, Identity by default, Softmax on request.
+    @Test func severalLabels() throws {
+        let folder = try ScratchFolder(copying: "tiny-ce-xlmr")
+        defer { folder.remove() }
+        let file = try SafetensorsFile(url: folder.weights)
+        let w = try file.floats("classifier.out_proj.weight"), b = try file.floats("classifier.out_proj.bias")[0]
+        try file.replacing("classifier.out_proj.weight", shape: [3, w.count], values: w + w + w.map { -$0 })
+            .replacing("classifier.out_proj.bias", shape: [3], values: [b, b + 1, -b])
+            .write(to: folder.weights)
+        try folder.editConfig { $0["num_labels"] = 3; $0.removeValue(forKey: "id2label"); $0.removeValue(forKey: "sentence_transformers") }
+        let model = try CrossEncoderModel(folder: folder.url)
+        #expect(model.labels == 3 && model.activation == .identity)
+        let c = try Self.cases(ModelFixtures.folder("tiny-ce-xlmr")).cases[0]
+        let l = try model.scores([c.ids])[0]
+        #expect(l.count == 3)
+        #expect(abs(l[0] - c.logits[0]) <= 1e-5 && abs(l[1] - (c.logits[0] + 1)) <= 1e-5 && abs(l[2] + c.logits[0]) <= 1e-5, "\(l)")
+        try folder.editConfig { $0["sentence_transformers"] = ["activation_fn": "torch.nn.modules.activation.Softmax"] }
+        let p = try CrossEncoderModel(folder: folder.url).scores([c.ids])[0]
+        #expect(abs(p.reduce(0, +) - 1) <= 1e-6 && p[1] > p[0])
+    }
+
     @Test func labelCounts() throws {
         #expect(try CrossEncoderModel.labelCount(["num_labels": 3], file: "x") == 3)
         #expect(try CrossEncoderModel.labelCount(["id2label": ["0": "a", "1": "b"]], file: "x") == 2)

@@ -45,6 +45,22 @@ struct SafetensorsFile {
         return SafetensorsFile(header: h, data: d)
     }
 
+    /// The float32 values of a tensor.
+    func floats(_ name: String) throws -> [Float] {
+        let entry = try #require(header[name] as? [String: Any])
+        let o = try #require((entry["data_offsets"] as? [NSNumber])?.map(\.intValue))
+        return data.subdata(in: o[0]..<o[1]).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// The tensor replaced by float32 `values` of `shape` (appended; the old bytes stay unused).
+    func replacing(_ name: String, shape: [Int], values: [Float]) -> SafetensorsFile {
+        var h = header, d = data
+        let start = d.count
+        values.withUnsafeBytes { d.append(contentsOf: $0) }
+        h[name] = ["dtype": "F32", "shape": shape, "data_offsets": [start, d.count]]
+        return SafetensorsFile(header: h, data: d)
+    }
+
     /// Every tensor renamed by `rename`.
     func renamed(_ rename: (String) -> String) -> SafetensorsFile {
         var h = [String: Any]()
