@@ -27,12 +27,16 @@ public final class LocalReranker: Reranker {
         public var maxBatchTokens: Int
         /// Inference threads; BLAS runs single-threaded inside each. Default: one per core.
         public var workers: Int
+        /// Whose tokenization to reproduce: transformers 5's `AutoTokenizer` (what
+        /// sentence-transformers' `CrossEncoder` runs; the default) or `tokenizer.json` as it is.
+        public var tokenizerMode: TokenizerMode
         public init(servedName: String? = nil, maxInputTokens: Int? = nil, maxBatchTokens: Int = 16_384,
-                    workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                    workers: Int = ProcessInfo.processInfo.activeProcessorCount, tokenizerMode: TokenizerMode = .transformers) {
             self.servedName = servedName
             self.maxInputTokens = maxInputTokens
             self.maxBatchTokens = maxBatchTokens
             self.workers = workers
+            self.tokenizerMode = tokenizerMode
         }
     }
 
@@ -46,7 +50,7 @@ public final class LocalReranker: Reranker {
                              "\(model.architecture) has \(model.labels) labels; a reranker needs a single relevance score (num_labels 1)")
         }
         // Truncation and padding are decided per request here, not by tokenizer.json.
-        let tokenizer = try Tokenizer(contentsOf: folder).with(truncation: nil, padding: nil)
+        let tokenizer = try Tokenizer(contentsOf: folder, mode: options.tokenizerMode).with(truncation: nil, padding: nil)
         let specials = tokenizer.specialTokenCount(isPair: true)
         var maxTokens = model.maxSequenceLength
         if let cap = options.maxInputTokens { maxTokens = min(maxTokens, max(specials + 1, cap)) }

@@ -2,6 +2,7 @@ import EmbeddingModel
 import Foundation
 import NestorCore
 import Testing
+import Tokenization
 @testable import EmbeddingEngine
 
 /// Text pairs in, sentence-transformers' `CrossEncoder.predict` scores out: pair template,
@@ -23,10 +24,11 @@ import Testing
         }
     }
 
-    @Test(arguments: ["tiny-ce-bert", "tiny-ce-xlmr"])
-    func textPairsMatchSentenceTransformers(name: String) async throws {
+    @Test(arguments: [("tiny-ce-bert", TokenizerMode.transformers), ("tiny-ce-xlmr", .transformers),
+                      ("tiny-ce-bert", .tokenizersJSON), ("tiny-ce-xlmr", .tokenizersJSON)])
+    func textPairsMatchSentenceTransformers(name: String, mode: TokenizerMode) async throws {
         let folder = try EngineFixtures.folder(name)
-        let reranker = try LocalReranker(folder: folder, options: .init(workers: 2))
+        let reranker = try LocalReranker(folder: folder, options: .init(workers: 2, tokenizerMode: mode))
         var worst: Float = 0
         for (k, c) in try Self.cases(folder).enumerated() {
             let e = try reranker.pair(query: c.query, document: c.document)
@@ -37,7 +39,7 @@ import Testing
             worst = max(worst, abs(out.scores[0] - c.score))
             #expect(abs(out.scores[0] - c.score) <= 1e-5, "\(name) pair \(k): \(out.scores[0]) vs \(c.score)")
         }
-        print("\(name): text → score max |Δ| \(worst) against CrossEncoder.predict")
+        print("\(name) (\(mode)): text → score max |Δ| \(worst) against CrossEncoder.predict")
     }
 
     /// One request with many documents, and many concurrent requests merged by the scheduler,
