@@ -25,9 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
     @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
     @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
-    @Option(help: "Seconds before an idle connection (or one whose request head never completes) is closed (default 60).") var idleTimeout: Double?
+    @Option(help: "Seconds before an idle connection (or one whose request head never completes) is closed (default 15).") var idleTimeout: Double?
     @Option(help: "Seconds a request body may take to arrive (default 60).") var bodyTimeout: Double?
-    @Option(help: "Most open connections at once; more wait in the listen backlog (default 512).") var maxConnections: Int?
+    @Option(help: "Most open connections at once; more wait in the listen backlog (default: half the file-descriptor limit, at most 4096).") var maxConnections: Int?
     @Flag(help: "Refuse token-id input on the embeddings routes (for deployments that send text only).") var textInputOnly = false
     @OptionGroup var storage: StoreOptions
 
@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.apiKeys = apiKey.isEmpty ? (env["NESTOR_API_KEYS"]?.split(separator: ",").map(String.init) ?? []) : apiKey
         config.idleTimeout = idleTimeout ?? env["NESTOR_IDLE_TIMEOUT"].flatMap(Double.init) ?? config.idleTimeout
         config.bodyTimeout = bodyTimeout ?? env["NESTOR_BODY_TIMEOUT"].flatMap(Double.init) ?? config.bodyTimeout
-        config.maxConnections = maxConnections ?? env["NESTOR_MAX_CONNECTIONS"].flatMap(Int.init) ?? config.maxConnections
+        config.maxConnections = maxConnections ?? env["NESTOR_MAX_CONNECTIONS"].flatMap(Int.init) ?? Self.defaultConnectionCap()
         config.textInputOnly = textInputOnly || env["NESTOR_TEXT_INPUT_ONLY"] == "1"
         guard config.idleTimeout > 0, config.bodyTimeout > 0, config.maxConnections >= 1 else {
             throw ValidationError("--idle-timeout and --body-timeout take positive seconds, --max-connections a positive count")
@@ -73,6 +73,17 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(NestorServer(store: store, description: where_, embedder: embedder, config: config, logger: log))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log))
         try await group.run()
+    }
+}
+
+extension ServeCommand {
+    /// Half the soft file-descriptor limit (the rest is for the store, the model files and
+    /// logs), between 64 and 4,096: a cap an idle-connection flood reaches only slowly, and one
+    /// the process can always honour.
+    static func defaultConnectionCap() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 512 }
+        return max(64, min(4_096, Int(limit.rlim_cur) / 2))
     }
 }
 

@@ -10,11 +10,13 @@ public struct ServerConfiguration: Sendable {
     public var maxInputs = 2048
     /// `/ingest` carries whole documents, so it may be larger than other requests.
     public var maxIngestBodyBytes = 64 << 20
-    /// Seconds a connection may stay idle (between requests, or sending a request head) before it is closed.
-    public var idleTimeout: Double = 60
+    /// Seconds a connection may stay idle (between requests, or sending a request head) before
+    /// it is closed. Short, so that connections parked past the cap wait little for a slot.
+    public var idleTimeout: Double = 15
     /// Seconds a request body may take to arrive in full.
     public var bodyTimeout: Double = 60
-    /// Open connections at most; further ones wait in the listen backlog.
+    /// Open connections at most; further ones wait in the listen backlog. `serve` defaults it
+    /// to half the process's file-descriptor limit, at most 4,096.
     public var maxConnections = 512
     /// Refuse token-id input to the embeddings routes (deployments that expect text only).
     public var textInputOnly = false
