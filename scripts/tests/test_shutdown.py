@@ -14,10 +14,10 @@ def test_in_flight_request_finishes_on_sigterm():
     result = {}
 
     def slow_request():
-        texts = ["passage: " + " ".join(["word"] * 400) + f" {i}" for i in range(48)]
+        texts = ["passage: " + " ".join(["word"] * 400) + f" {i}" for i in range(16)]
         req = urllib.request.Request(s.url + "/v1/embeddings", data=json.dumps({"input": texts}).encode(),
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=120) as r:
+        with urllib.request.urlopen(req, timeout=300) as r:
             result["status"] = r.status
             result["count"] = len(json.loads(r.read())["data"])
 
@@ -25,8 +25,8 @@ def test_in_flight_request_finishes_on_sigterm():
     t.start()
     time.sleep(0.5)  # the request is being embedded now
     s.proc.send_signal(signal.SIGTERM)
-    t.join(timeout=120)
-    assert result == {"status": 200, "count": 48}
+    t.join(timeout=300)  # a loaded 2-core machine embeds slowly: the bound is generous, the work small
+    assert result == {"status": 200, "count": 16}
     assert s.proc.wait(timeout=30) == 0
     try:
         urllib.request.urlopen(s.url + "/health", timeout=2)
