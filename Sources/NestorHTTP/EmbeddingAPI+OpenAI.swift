@@ -103,11 +103,14 @@ extension EmbeddingAPI {
     /// `truncation_side`, plus `truncate` END/START/NONE as TEI and Cohere spell it.
     func applyTruncation(_ body: JSONBody, to options: inout EmbedOptions) throws {
         if let k = try body.int("truncate_prompt_tokens") {
-            guard k == -1 || k >= 1 else {
-                throw APIError.badRequest("'truncate_prompt_tokens' must be -1 or a positive integer", param: "truncate_prompt_tokens")
+            let limit = embedder.info.maxInputTokens
+            guard k == -1 || (k >= 1 && k <= limit) else {
+                throw APIError.badRequest("'truncate_prompt_tokens' must be -1 or between 1 and the model's limit of \(limit) tokens, got \(k)",
+                                          param: "truncate_prompt_tokens")
             }
+            // The first k tokens are kept; `truncation_side: left` keeps the last k instead.
             options.maxTokens = k == -1 ? nil : k
-            options.truncation = .start
+            options.truncation = .end
         }
         if let side = try body.string("truncation_side") {
             switch side {

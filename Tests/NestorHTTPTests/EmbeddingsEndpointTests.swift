@@ -66,8 +66,17 @@ import Testing
             #expect(none.status == .badRequest && none.errorMessage.contains("tokens"))
             let k = try await client.post("/v1/embeddings", ["input": long, "truncate_prompt_tokens": 5])
             #expect(((k.json["usage"] as? [String: Any])?["prompt_tokens"] as? Int) == 5)
-            let right = try await client.post("/v1/embeddings", ["input": long, "truncate_prompt_tokens": 5, "truncation_side": "right"])
-            #expect(right.status == .ok)
+            // The first k tokens by default, the last k with truncation_side left; above the model's limit is an error.
+            let mixed = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda"
+            let first = try await client.post("/v1/embeddings", ["input": mixed, "truncate_prompt_tokens": 5])
+            let left = try await client.post("/v1/embeddings", ["input": mixed, "truncate_prompt_tokens": 5, "truncation_side": "left"])
+            #expect(same(vectors(first), try await engineVectors(TestServer.plain, [.text(mixed)], EmbedOptions(truncation: .end, maxTokens: 5))))
+            #expect(same(vectors(left), try await engineVectors(TestServer.plain, [.text(mixed)], EmbedOptions(truncation: .start, maxTokens: 5))))
+            #expect(!same(vectors(first), vectors(left)))
+            let limit = TestServer.plain.info.maxInputTokens
+            #expect(try await client.post("/v1/embeddings", ["input": "a", "truncate_prompt_tokens": limit]).status == .ok)
+            let over = try await client.post("/v1/embeddings", ["input": "a", "truncate_prompt_tokens": limit + 1])
+            #expect(over.status == .badRequest && over.errorMessage.contains("\(limit)"))
             let noSpecial = try await client.post("/v1/embeddings", ["input": "hi", "add_special_tokens": false])
             #expect(((noSpecial.json["usage"] as? [String: Any])?["prompt_tokens"] as? Int) == 1)
             #expect(try await client.post("/v1/embeddings", ["input": "hi", "input_type": "query", "user": "u1"]).status == .ok)
