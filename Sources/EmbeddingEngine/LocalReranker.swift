@@ -83,11 +83,26 @@ public final class LocalReranker: Reranker {
         var items = [BatchScheduler.Item]()
         items.reserveCapacity(documents.count)
         for (i, d) in documents.enumerated() {
-            let e = try pair(query: query, document: d, index: i, limit: limit, truncate: options.truncate)
+            let doc = try options.maxDocumentTokens.map { try prefix(of: d, tokens: $0, index: i) } ?? d
+            let e = try pair(query: query, document: doc, index: i, limit: limit, truncate: options.truncate)
             items.append(BatchScheduler.Item(tokens: e.ids, typeIds: e.typeIds))
         }
         let scores = try await scheduler.run(items)
         return RerankOutput(scores: scores.map { $0.first ?? .nan }, tokenCounts: items.map(\.tokens.count))
+    }
+
+    /// The document's text up to the end of its `tokens`-th token (as the tokenizer reads it
+    /// alone, without special tokens): a cut on a token boundary, in the document's own text.
+    public func prefix(of document: String, tokens: Int, index: Int = 0) throws -> String {
+        let e: Encoding
+        do {
+            e = try tokenizer.encode(document, addSpecialTokens: false)
+        } catch {
+            throw EmbeddingError(.internalFailure, "the tokenizer failed on document \(index): \(error)")
+        }
+        guard e.ids.count > tokens, tokens > 0 else { return document }
+        let end = e.offsets[tokens - 1].end
+        return String(String.UnicodeScalarView(document.unicodeScalars.prefix(end)))
     }
 
     /// The pair as the model reads it: prompt + query and the document through the tokenizer's

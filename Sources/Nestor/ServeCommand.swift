@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Model folder or name under $NESTOR_MODELS (default: multilingual-e5-small).") var model: String?
     @Option(help: "Name clients use in `model` (repeat for aliases; default: the folder name).") var servedModelName: [String] = []
+    @Option(help: "Cross-encoder folder or name under $NESTOR_MODELS, served at /v1/rerank and used by /search's `rerank` stage.") var rerankModel: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on.") var port: Int?
     @Option(help: "Allow only these Matryoshka sizes, e.g. 64,128,256.") var matryoshkaDimensions: String?
@@ -50,6 +51,16 @@ struct ServeCommand: AsyncParsableCommand {
             maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
             maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
             tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
+        var reranker: LocalReranker?
+        if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {
+            let dir = try ModelLocator.folderOption(name)
+            log.info("loading rerank model", metadata: ["folder": "\(dir.path)"])
+            do {
+                reranker = try LocalReranker(folder: dir, options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
+            } catch {
+                throw CommandFailure("cannot load the rerank model in \(dir.path): \(error)")
+            }
+        }
         var config = ServerConfiguration()
         config.host = host ?? env["NESTOR_HOST"] ?? "127.0.0.1"
         config.port = port ?? env["NESTOR_PORT"].flatMap(Int.init) ?? 8080
@@ -70,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         // first in and last out, so it outlives the server's last request and background work.
         var services: [any Service] = []
         if let pg = store as? PostgresStore { services.append(pg) }
-        services.append(NestorServer(store: store, description: where_, embedder: embedder, config: config, logger: log))
+        services.append(NestorServer(store: store, description: where_, embedder: embedder, reranker: reranker, config: config, logger: log))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log))
         try await group.run()
     }
@@ -93,6 +104,7 @@ struct NestorServer: Service {
     let store: any IndexStore
     let description: String
     let embedder: any Embedder
+    let reranker: (any Reranker)?
     let config: ServerConfiguration
     let logger: Logger
 
@@ -103,8 +115,8 @@ struct NestorServer: Service {
         } catch {
             throw CommandFailure("cannot prepare \(description): \(error)")
         }
-        let retrieval = try await RetrievalService(store: store, embedder: embedder, logger: logger)
-        let app = buildApplication(embedder: embedder, retrieval: retrieval, config: config, logger: logger)
+        let retrieval = try await RetrievalService(store: store, embedder: embedder, reranker: reranker, logger: logger)
+        let app = buildApplication(embedder: embedder, reranker: reranker, retrieval: retrieval, config: config, logger: logger)
         try await app.run()
         await retrieval.settle()
         await store.releaseExclusiveUse()

@@ -38,9 +38,13 @@ public struct RerankOptions: Sendable, Equatable {
     public var truncate: Bool
     /// Keep at most this many tokens per pair (vLLM's `truncate_prompt_tokens`); nil = model limit.
     public var maxTokens: Int?
-    public init(truncate: Bool = true, maxTokens: Int? = nil) {
+    /// Cut each document to at most this many tokens before pairing (Cohere's
+    /// `max_tokens_per_doc`); nil = no separate cap on the document's side.
+    public var maxDocumentTokens: Int?
+    public init(truncate: Bool = true, maxTokens: Int? = nil, maxDocumentTokens: Int? = nil) {
         self.truncate = truncate
         self.maxTokens = maxTokens
+        self.maxDocumentTokens = maxDocumentTokens
     }
 }
 

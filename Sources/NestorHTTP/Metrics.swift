@@ -24,6 +24,8 @@ public final class ServerMetrics: Sendable {
         var requests: [String: Int] = [:]  // "route|status"
         var tokens = 0
         var inputs = 0
+        var rerankPairs = 0
+        var rerankTokens = 0
         var latency: [String: Histogram] = [:]
         var batchSize = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048])
     }
@@ -48,6 +50,13 @@ public final class ServerMetrics: Sendable {
         }
     }
 
+    func recordRerank(pairs: Int, tokens: Int) {
+        state.withLock { s in
+            s.rerankPairs += pairs
+            s.rerankTokens += tokens
+        }
+    }
+
     public func exposition() -> String {
         let s = state.withLock { $0 }
         var out = "# HELP nestor_requests_total HTTP requests by route and status.\n# TYPE nestor_requests_total counter\n"
@@ -59,6 +68,8 @@ public final class ServerMetrics: Sendable {
         out += "nestor_errors_total \(s.requests.filter { (Int($0.key.split(separator: "|").last ?? "") ?? 0) >= 400 }.values.reduce(0, +))\n"
         out += "# HELP nestor_prompt_tokens_total Tokens embedded.\n# TYPE nestor_prompt_tokens_total counter\nnestor_prompt_tokens_total \(s.tokens)\n"
         out += "# HELP nestor_inputs_total Inputs embedded.\n# TYPE nestor_inputs_total counter\nnestor_inputs_total \(s.inputs)\n"
+        out += "# HELP nestor_rerank_pairs_total (query, document) pairs scored by the reranker.\n# TYPE nestor_rerank_pairs_total counter\nnestor_rerank_pairs_total \(s.rerankPairs)\n"
+        out += "# HELP nestor_rerank_tokens_total Tokens read by the reranker.\n# TYPE nestor_rerank_tokens_total counter\nnestor_rerank_tokens_total \(s.rerankTokens)\n"
         out += "# HELP nestor_request_duration_seconds Request latency by route.\n# TYPE nestor_request_duration_seconds histogram\n"
         for (route, h) in s.latency.sorted(by: { $0.key < $1.key }) {
             out += histogramLines("nestor_request_duration_seconds", h, labels: "route=\"\(route)\"")

@@ -82,6 +82,7 @@ public enum RetrievalJSON {
                 w.key("rerank_ms"); w.double(r.rerankSeconds * 1000)
                 w.key("lexical_ms"); w.double(r.lexicalSeconds * 1000)
                 w.key("fusion_ms"); w.double(r.fusionSeconds * 1000)
+                w.key("reranker_ms"); w.double(r.rerankerSeconds * 1000)
                 w.key("fetch_ms"); w.double(r.fetchSeconds * 1000)
             }
         }

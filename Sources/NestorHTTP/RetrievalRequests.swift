@@ -55,7 +55,7 @@ extension RetrievalAPI {
 
     static func searchRequest(_ body: JSONBody) throws -> SearchRequest {
         try body.only(["collection", "query", "vector", "top_k", "offset", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include",
-                       "mode", "fusion_k", "alpha"])
+                       "mode", "fusion_k", "alpha", "rerank"])
         var mode: SearchMode?
         if let m = try body.string("mode") {
             guard let parsed = SearchMode(rawValue: m) else {
@@ -91,11 +91,17 @@ extension RetrievalAPI {
                 include.insert(i)
             }
         }
+        var rerank: RerankStage?
+        if body.has("rerank") {
+            guard let r = try body.object("rerank") else { throw APIError.badRequest("'rerank' must be an object {top_n?, depth?}", param: "rerank") }
+            try r.only(["top_n", "depth"], at: "rerank")
+            rerank = RerankStage(topN: try r.int("top_n", at: "rerank"), depth: try r.int("depth", at: "rerank"))
+        }
         return SearchRequest(collection: collection, query: query, topK: try body.int("top_k"), offset: try body.int("offset"),
                              rerankDepth: try body.int("rerank_depth"),
                              ef: try body.int("ef"), filter: filter, exact: try body.bool("exact") ?? false,
                              groupByDocument: try body.bool("group_by_document") ?? false, include: include, mode: mode,
-                             fusionK: try body.int("fusion_k"), alpha: try body.double("alpha"))
+                             fusionK: try body.int("fusion_k"), alpha: try body.double("alpha"), rerank: rerank)
     }
 
     private static func floats(_ a: [Any]) -> [Float]? {

@@ -5,7 +5,14 @@ extension RetrievalService {
     /// The options a request resolves to: its own values, checked, and the service's defaults
     /// for the rest (the only place they are decided).
     /// `depthFactor`: the collection's calibrated rerank depth per top_k hit, when it has one.
+    /// With a rerank stage the first stage searches for the stage's depth from the top; the
+    /// page is cut after the rerank.
     public nonisolated func resolve(_ r: SearchRequest, depthFactor: Int? = nil) throws -> SearchOptions {
+        var r = r
+        if let stage = r.rerank {
+            r.topK = try resolve(stage, topK: r.topK, offset: r.offset ?? 0, query: r.query).depth
+            r.offset = 0
+        }
         let topK = r.topK ?? settings.defaultTopK
         guard topK >= 1, topK <= settings.maxTopK else {
             throw RetrievalError(.invalid, "'top_k' must be between 1 and \(settings.maxTopK), got \(topK)", param: "top_k")
@@ -53,6 +60,8 @@ extension RetrievalService {
         let collection = request.collection
         let index = try await index(collection)
         let options = try resolve(request, depthFactor: index.state.read(\.depthFactor))
+        let offset = request.offset ?? 0
+        let stage = try request.rerank.map { try resolve($0, topK: request.topK, offset: offset, query: request.query) }
         let t0 = Date()
         let vector: [Float]
         switch request.query {
@@ -82,13 +91,24 @@ extension RetrievalService {
             var seen = Set<String>()
             hits = hits.filter { seen.insert($0.documentId).inserted }
         }
-        let offset = request.offset ?? 0
-        let pageSize = options.topK - offset
-        hits = Array(hits.prefix(options.topK).dropFirst(offset))
         let t2 = Date()
-        let rows = try await store.chunks(labels: hits.map(\.label), in: collection)
         var byLabel = [UInt64: (chunk: ChunkRow, metadata: Metadata)]()
-        for r in rows { byLabel[r.chunk.label] = r }
+        let pageSize: Int
+        var rerankerSeconds = 0.0
+        if let stage, case .text(let text) = request.query {
+            // The head goes to the cross-encoder with its text; the page is cut from its order.
+            hits = Array(hits.prefix(stage.depth))
+            for r in try await store.chunks(labels: hits.map(\.label), in: collection) { byLabel[r.chunk.label] = r }
+            let t3 = Date()
+            let ranked = try await rerank(text, hits.compactMap { h in byLabel[h.label].map { (h, $0.chunk.text) } })
+            rerankerSeconds = Date().timeIntervalSince(t3)
+            pageSize = stage.topN
+            hits = ranked.dropFirst(offset).prefix(pageSize).map { var h = $0.hit; h.score = $0.score; return h }
+        } else {
+            pageSize = options.topK - offset
+            hits = Array(hits.prefix(options.topK).dropFirst(offset))
+            for r in try await store.chunks(labels: hits.map(\.label), in: collection) { byLabel[r.chunk.label] = r }
+        }
         let include = request.include
         let out = hits.compactMap { h -> RetrievedChunk? in
             guard let r = byLabel[h.label] else { return nil }  // deleted between search and fetch
@@ -99,8 +119,14 @@ extension RetrievalService {
                                   vector: include.contains(.vector) ? r.chunk.vector : nil)
         }
         // A full page may have a successor; a short one is the last.
-        let next = out.count == pageSize && options.topK + pageSize <= settings.maxTopK ? offset + pageSize : nil
+        // (After a rerank: while the next page still lies inside the reranked head.)
+        let next: Int? = if let stage {
+            out.count == pageSize && offset + 2 * pageSize <= stage.depth ? offset + pageSize : nil
+        } else {
+            out.count == pageSize && options.topK + pageSize <= settings.maxTopK ? offset + pageSize : nil
+        }
         let scoreType = switch (options.mode, options.fusion) {
+        case _ where stage != nil: "rerank"
         case (.dense, _): "cosine"
         case (.lexical, _): "bm25"
         case (.hybrid, .reciprocalRank): "rrf"
@@ -109,6 +135,6 @@ extension RetrievalService {
         return SearchResult(collection: collection, hits: out, nextOffset: next, mode: options.mode, scoreType: scoreType, path: outcome.path,
                             candidates: outcome.candidates, embedSeconds: embedSeconds, coarseSeconds: outcome.coarseSeconds,
                             rerankSeconds: outcome.rerankSeconds, lexicalSeconds: outcome.lexicalSeconds, fusionSeconds: outcome.fusionSeconds,
-                            fetchSeconds: Date().timeIntervalSince(t2))
+                            fetchSeconds: Date().timeIntervalSince(t2) - rerankerSeconds, rerankerSeconds: rerankerSeconds)
     }
 }

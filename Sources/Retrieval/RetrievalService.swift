@@ -11,6 +11,8 @@ import TensorOps
 public actor RetrievalService {
     let store: any IndexStore
     public nonisolated let embedder: any Embedder
+    /// The cross-encoder for `/search`'s rerank stage, when one is served.
+    public nonisolated let reranker: (any Reranker)?
     public nonisolated let settings: RetrievalSettings
     let logger: Logger
     private var loaded: [String: CollectionIndex] = [:]
@@ -21,10 +23,11 @@ public actor RetrievalService {
     /// Opens every stored collection. One built with another model, or whose stored data cannot
     /// be served, stays listed but refuses requests with the reason (and a log line), rather
     /// than stopping the server or returning vectors from a different space.
-    public init(store: any IndexStore, embedder: any Embedder, settings: RetrievalSettings = RetrievalSettings(),
+    public init(store: any IndexStore, embedder: any Embedder, reranker: (any Reranker)? = nil, settings: RetrievalSettings = RetrievalSettings(),
                 logger: Logger = Logger(label: "nestor.retrieval")) async throws {
         self.store = store
         self.embedder = embedder
+        self.reranker = reranker
         self.settings = settings
         self.logger = logger
         for spec in try await store.collections() {

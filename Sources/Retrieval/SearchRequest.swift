@@ -23,10 +23,13 @@ public struct SearchRequest: Sendable {
     /// pick RRF's constant or the weighted combination.
     public var fusionK: Int?
     public var alpha: Double?
+    /// Rescore the head of the ranking with the served cross-encoder (nil = no rerank stage).
+    public var rerank: RerankStage?
 
     public init(collection: String, query: SearchQuery, topK: Int? = nil, offset: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
                 filter: MetadataFilter? = nil, exact: Bool = false, groupByDocument: Bool = false,
-                include: Set<SearchInclude> = [.text, .metadata], mode: SearchMode? = nil, fusionK: Int? = nil, alpha: Double? = nil) {
+                include: Set<SearchInclude> = [.text, .metadata], mode: SearchMode? = nil, fusionK: Int? = nil, alpha: Double? = nil,
+                rerank: RerankStage? = nil) {
         self.collection = collection
         self.query = query
         self.topK = topK
@@ -40,6 +43,7 @@ public struct SearchRequest: Sendable {
         self.mode = mode
         self.fusionK = fusionK
         self.alpha = alpha
+        self.rerank = rerank
     }
 }
 
@@ -74,7 +78,8 @@ public struct SearchResult: Sendable {
     /// Where the next page starts, or nil when this was the last one.
     public var nextOffset: Int?
     public var mode: SearchMode
-    /// What `score` is: `cosine` (dense), `bm25` (lexical), `rrf` or `weighted` (hybrid).
+    /// What `score` is: `cosine` (dense), `bm25` (lexical), `rrf` or `weighted` (hybrid), or
+    /// `rerank` (the cross-encoder's relevance, after a rerank stage).
     public var scoreType: String
     public var path: SearchOutcome.Path
     public var candidates: Int
@@ -84,4 +89,6 @@ public struct SearchResult: Sendable {
     public var lexicalSeconds: Double
     public var fusionSeconds: Double
     public var fetchSeconds: Double
+    /// The cross-encoder stage (0 without one).
+    public var rerankerSeconds: Double = 0
 }

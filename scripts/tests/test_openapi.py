@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "reliability"))
 SOURCE = os.path.join(ROOT, "Sources", "NestorHTTP", "openapi.json")
 ROUTES = {
     "/v1/embeddings": {"post"}, "/v1/embed": {"post"}, "/v2/embed": {"post"}, "/v1/score": {"post"},
-    "/score": {"post"}, "/tokenize": {"post"}, "/v1/models": {"get"}, "/v1/models/{id}": {"get"},
+    "/score": {"post"}, "/tokenize": {"post"}, "/v1/rerank": {"post"}, "/rerank": {"post"}, "/v2/rerank": {"post"}, "/v1/models": {"get"}, "/v1/models/{id}": {"get"},
     "/health": {"get"}, "/metrics": {"get"}, "/openapi.json": {"get"},
     "/collections": {"get", "post"}, "/collections/{name}": {"get", "delete"},
     "/collections/{name}/optimize": {"post"}, "/ingest": {"post"}, "/search": {"post"},
