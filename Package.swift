@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
         .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "Lexical", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
         // L3
-        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps"]),
+        .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps", "VectorMath"]),
         .target(name: "StoreSQLite", dependencies: [
             "NestorCore", "NestorMigrations", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -1,5 +1,6 @@
 import EmbeddingModel
 import TensorOps
+import VectorMath
 import Foundation
 import NestorCore
 import Tokenization
@@ -67,25 +68,98 @@ public final class LocalEmbedder: Embedder {
         let prompt = try promptText(options.promptName)
         let limit = min(options.maxTokens ?? info.maxInputTokens, info.maxInputTokens)
         guard limit > 0 else { throw EmbeddingError(.invalidInput, "the token limit must be positive", param: "truncate_prompt_tokens") }
+        // Each input becomes one sequence, or with chunked processing possibly several pieces.
         var sequences = [[Int]]()
+        var owner = [Int]()
         sequences.reserveCapacity(inputs.count)
         for (i, input) in inputs.enumerated() {
-            sequences.append(try tokens(for: input, index: i, prompt: prompt, limit: limit, options: options))
+            if options.chunked, options.maxTokens == nil, let pieces = try pieces(of: input, index: i, prompt: prompt, limit: limit, options: options) {
+                sequences += pieces
+                owner += Array(repeating: i, count: pieces.count)
+            } else {
+                sequences.append(try tokens(for: input, index: i, prompt: prompt, limit: limit, options: options))
+                owner.append(i)
+            }
         }
         // sentence-transformers counts the prompt's tokens with special tokens, minus the end one.
         var promptLength = 0
         if !model.sentenceConfig.includePrompt, !prompt.isEmpty {
             promptLength = max(0, ((try? tokenizer.encode(prompt, addSpecialTokens: options.addSpecialTokens).count) ?? 1) - 1)
         }
-        let items = zip(inputs, sequences).map { input, seq in
-            if case .text = input { return BatchScheduler.Item(tokens: seq, promptLength: promptLength) }
+        let items = zip(owner, sequences).enumerated().map { k, pair in
+            let (i, seq) = pair
+            // The prompt leads only an input's first piece.
+            let first = k == 0 || owner[k - 1] != i
+            if case .text = inputs[i], first { return BatchScheduler.Item(tokens: seq, promptLength: promptLength) }
             return BatchScheduler.Item(tokens: seq)
         }
-        var vectors = try await scheduler.run(items)
+        let outputs = try await scheduler.run(items)
+        var vectors = [[Float]]()
+        var counts = [Int]()
+        vectors.reserveCapacity(inputs.count)
+        counts.reserveCapacity(inputs.count)
+        var k = 0
+        while k < outputs.count {
+            var end = k + 1
+            while end < outputs.count, owner[end] == owner[k] { end += 1 }
+            vectors.append(end - k == 1 ? outputs[k] : combine(outputs[k..<end], weights: sequences[k..<end].map(\.count)))
+            counts.append(sequences[k..<end].reduce(0) { $0 + $1.count })
+            k = end
+        }
         if let d = options.dimensions, d < info.dimensions {
             vectors = vectors.map { truncateMatryoshka($0, to: d) }
         }
-        return EmbeddingOutput(vectors: vectors, tokenCounts: sequences.map(\.count))
+        return EmbeddingOutput(vectors: vectors, tokenCounts: counts)
+    }
+
+    /// The most pieces one input may be split into by chunked processing: bounds the engine
+    /// time one input can ask for (vLLM bounds it with `max_embed_len`).
+    public static let maxPieces = 64
+
+    /// Chunked processing: nil when the input fits (it is embedded whole), else its tokens cut
+    /// into consecutive pieces of at most `limit` tokens, each with the special tokens a whole
+    /// sequence has (found from the encoding's special-token mask: `[CLS] … [SEP]`, `… <eos>`).
+    func pieces(of input: EmbeddingInput, index: Int, prompt: String, limit: Int, options: EmbedOptions) throws -> [[Int]]? {
+        var lead = [Int](), trail = [Int](), content: [Int]
+        switch input {
+        case .tokens(let ids):
+            guard ids.count > limit else { return nil }
+            _ = try tokens(for: input, index: index, prompt: prompt, limit: Int.max, options: options)  // validates the ids
+            content = ids
+        case .text(let text):
+            let e: Encoding
+            do {
+                e = try tokenizer.encode(prompt + text, addSpecialTokens: options.addSpecialTokens)
+            } catch {
+                throw EmbeddingError(.internalFailure, "the tokenizer failed on input \(index): \(error)")
+            }
+            guard e.count > limit else { return nil }
+            let mask = e.specialTokensMask
+            let leading = mask.prefix { $0 == 1 }.count
+            let trailing = min(mask.count - leading, mask.reversed().prefix { $0 == 1 }.count)
+            lead = Array(e.ids.prefix(leading))
+            trail = Array(e.ids.suffix(trailing))
+            content = Array(e.ids[leading..<(e.ids.count - trailing)])
+        }
+        let room = limit - lead.count - trail.count
+        guard room > 0 else { return nil }
+        let count = (content.count + room - 1) / room
+        guard count <= Self.maxPieces else {
+            throw EmbeddingError(.inputTooLong, "input \(index) would need \(count) pieces of \(limit) tokens; chunked processing takes at most \(Self.maxPieces)",
+                                 param: "input")
+        }
+        return stride(from: 0, to: content.count, by: room).map { lead + content[$0..<min($0 + room, content.count)] + trail }
+    }
+
+    /// Pieces' vectors averaged by their token counts, normalised when the model's own output is.
+    func combine(_ vectors: ArraySlice<[Float]>, weights: [Int]) -> [Float] {
+        var sum = [Float](repeating: 0, count: vectors.first?.count ?? 0)
+        let total = Float(weights.reduce(0, +))
+        for (v, w) in zip(vectors, weights) {
+            let f = Float(w) / total
+            for j in sum.indices { sum[j] += f * v[j] }
+        }
+        return model.sentenceConfig.normalize ? VectorMath.normalized(sum) : sum
     }
 
     public func tokenSpans(_ text: String) throws -> [Range<Int>] {

@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request body may take to arrive (default 60).") var bodyTimeout: Double?
     @Option(help: "Most open connections at once; more wait in the listen backlog (default: half the file-descriptor limit, at most 4096).") var maxConnections: Int?
     @Flag(help: "Refuse token-id input on the embeddings routes (for deployments that send text only).") var textInputOnly = false
+    @Flag(help: "Embed inputs longer than the model's limit piece by piece and pool the pieces (token-weighted mean), instead of truncating them; requests may override it with enable_chunked_processing.") var enableChunkedProcessing = false
     @OptionGroup var storage: StoreOptions
 
     func run() async throws {
@@ -70,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.bodyTimeout = bodyTimeout ?? env["NESTOR_BODY_TIMEOUT"].flatMap(Double.init) ?? config.bodyTimeout
         config.maxConnections = maxConnections ?? env["NESTOR_MAX_CONNECTIONS"].flatMap(Int.init) ?? Self.defaultConnectionCap()
         config.textInputOnly = textInputOnly || env["NESTOR_TEXT_INPUT_ONLY"] == "1"
+        config.chunkedProcessing = enableChunkedProcessing || env["NESTOR_ENABLE_CHUNKED_PROCESSING"] == "1"
         guard config.idleTimeout > 0, config.bodyTimeout > 0, config.maxConnections >= 1 else {
             throw ValidationError("--idle-timeout and --body-timeout take positive seconds, --max-connections a positive count")
         }

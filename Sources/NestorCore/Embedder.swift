@@ -103,16 +103,22 @@ public struct EmbedOptions: Sendable, Equatable {
     /// Keep at most this many tokens (vLLM's `truncate_prompt_tokens`); nil = model limit.
     public var maxTokens: Int?
     public var addSpecialTokens: Bool
+    /// vLLM's `enable_chunked_processing`: an input longer than the model's limit is split on
+    /// token boundaries into pieces that fit, each embedded, and the pieces' vectors averaged
+    /// weighted by their token counts (then normalised when the model normalises), instead of
+    /// being truncated. An explicit `maxTokens` still truncates.
+    public var chunked: Bool
 
     public init(
         promptName: String? = nil, dimensions: Int? = nil, truncation: TruncationSide = .end,
-        maxTokens: Int? = nil, addSpecialTokens: Bool = true
+        maxTokens: Int? = nil, addSpecialTokens: Bool = true, chunked: Bool = false
     ) {
         self.promptName = promptName
         self.dimensions = dimensions
         self.truncation = truncation
         self.maxTokens = maxTokens
         self.addSpecialTokens = addSpecialTokens
+        self.chunked = chunked
     }
 }
 

@@ -10,7 +10,7 @@ import NestorCore
 extension EmbeddingAPI {
     static let cohereTypes = ["float", "int8", "uint8", "binary", "ubinary", "base64"]
 
-    static let cohereFields: Set<String> = ["model", "texts", "input_type", "embedding_types", "output_dimension", "truncate", "max_tokens"]
+    static let cohereFields: Set<String> = ["model", "texts", "input_type", "embedding_types", "output_dimension", "truncate", "max_tokens", "enable_chunked_processing"]
 
     /// `POST /v1/embed`, Cohere's v1 shape: without `embedding_types` the embeddings are a plain
     /// list of float lists (`response_type: embeddings_floats`); with them, as in v2.
@@ -43,6 +43,7 @@ extension EmbeddingAPI {
         var options = EmbedOptions(dimensions: try body.int("output_dimension"))
         options.promptName = try promptName(body, info: embedder.info)
         if let t = try body.string("truncate") { options.truncation = try truncation(t) }
+        options.chunked = try body.bool("enable_chunked_processing") ?? config.chunkedProcessing
         if let k = try body.int("max_tokens") {
             guard k >= 1 else { throw APIError.badRequest("'max_tokens' must be a positive integer", param: "max_tokens") }
             options.maxTokens = k

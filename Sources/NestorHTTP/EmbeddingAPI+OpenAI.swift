@@ -13,7 +13,7 @@ struct EmbeddingAPI: Sendable {
 extension EmbeddingAPI {
     static let openAIFields: Set<String> = [
         "model", "input", "encoding_format", "dimensions", "user", "add_special_tokens", "truncate_prompt_tokens",
-        "truncation_side", "truncate", "input_type", "prompt_name",
+        "truncation_side", "truncate", "input_type", "prompt_name", "enable_chunked_processing",
     ]
 
     func openAIEmbeddings(_ request: Request) async throws -> Response {
@@ -120,6 +120,7 @@ extension EmbeddingAPI {
             }
         }
         if let t = try body.string("truncate") { options.truncation = try truncation(t) }
+        options.chunked = try body.bool("enable_chunked_processing") ?? config.chunkedProcessing
     }
 }
 

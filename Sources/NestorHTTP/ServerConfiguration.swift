@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections = 512
     /// Refuse token-id input to the embeddings routes (deployments that expect text only).
     public var textInputOnly = false
+    /// Embed over-long inputs piece by piece and pool the pieces (vLLM's
+    /// `enable_chunked_processing`) unless a request says otherwise; off: they are truncated.
+    public var chunkedProcessing = false
 
     public init() {}
 }

@@ -74,6 +74,13 @@ import Testing
             #expect(same(vectors(left), try await engineVectors(TestServer.plain, [.text(mixed)], EmbedOptions(truncation: .start, maxTokens: 5))))
             #expect(!same(vectors(first), vectors(left)))
             let limit = TestServer.plain.info.maxInputTokens
+            // Chunked processing per request: every token is counted, and the result is the engine's.
+            let chunked = try await client.post("/v1/embeddings", ["input": long, "enable_chunked_processing": true])
+            let engine = try await TestServer.plain.embed([.text(long)], options: EmbedOptions(chunked: true))
+            #expect(((chunked.json["usage"] as? [String: Any])?["prompt_tokens"] as? Int) == engine.totalTokens && engine.totalTokens > limit)
+            #expect(same(vectors(chunked), engine.vectors))
+            let cohere = try await client.post("/v2/embed", ["texts": [long], "enable_chunked_processing": true, "truncate": "NONE"])
+            #expect(cohere.status == .ok)
             #expect(try await client.post("/v1/embeddings", ["input": "a", "truncate_prompt_tokens": limit]).status == .ok)
             let over = try await client.post("/v1/embeddings", ["input": "a", "truncate_prompt_tokens": limit + 1])
             #expect(over.status == .badRequest && over.errorMessage.contains("\(limit)"))
