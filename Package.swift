@@ -39,6 +39,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "VectorMath", swiftSettings: hot),
         .target(name: "CPrefetch"),
+        // Int8 kernels, optimised even in debug builds (the tests run them on real models).
+        .target(name: "CInt8", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Tokenization", swiftSettings: hot),
         .target(name: "Lexical", swiftSettings: hot),
         .target(name: "NestorMigrations", path: "Migrations", resources: [
@@ -48,7 +50,7 @@ let package = Package(
             .embedInCode("sqlite/sqlite_0004_lexical.sql"), .embedInCode("postgres/postgres_0004_lexical.sql"),
         ]),
         // L1
-        .target(name: "TensorOps", dependencies: ["COpenBLAS", "VectorMath"], swiftSettings: hot),
+        .target(name: "TensorOps", dependencies: ["COpenBLAS", "CInt8", "VectorMath"], swiftSettings: hot),
         .target(name: "HNSW", dependencies: ["VectorMath", "CPrefetch"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),
@@ -76,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
+                "Tokenization", "EmbeddingEngine", "EmbeddingModel", "TensorOps", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -26,9 +26,12 @@ public final class LocalEmbedder: Embedder {
         /// Whose tokenization to reproduce: transformers 5's `AutoTokenizer` (what
         /// sentence-transformers, vLLM and SGLang run; the default) or `tokenizer.json` as it is.
         public var tokenizerMode: TokenizerMode
+        /// fp32 as loaded, or the linear layers quantised to int8 at load time.
+        public var precision: WeightPrecision
         public init(servedName: String? = nil, matryoshka: MatryoshkaPolicy? = nil, maxInputTokens: Int? = nil,
                     maxBatchTokens: Int = 16_384, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                    tokenizerMode: TokenizerMode = .transformers) {
+                    tokenizerMode: TokenizerMode = .transformers, precision: WeightPrecision = .float32) {
+            self.precision = precision
             self.workers = workers
             self.tokenizerMode = tokenizerMode
             self.servedName = servedName
@@ -39,7 +42,7 @@ public final class LocalEmbedder: Embedder {
     }
 
     public init(folder: URL, options: Options = Options()) throws {
-        let model = try SentenceEmbedder(folder: folder)
+        let model = try SentenceEmbedder(folder: folder, precision: options.precision)
         // Truncation and padding are decided per request here, not by tokenizer.json.
         let tokenizer = try Tokenizer(contentsOf: folder, mode: options.tokenizerMode).with(truncation: nil, padding: nil)
         let c = model.config

@@ -20,7 +20,7 @@ struct BertModel: TransformerModel {
     let embeddingNorm: (gamma: [Float], beta: [Float])
     let layers: [Layer]
 
-    init(config c: ModelConfig, store: TensorStore) throws {
+    init(config c: ModelConfig, store: TensorStore, precision: WeightPrecision = .float32) throws {
         config = c
         let probe = "embeddings.word_embeddings.weight"
         guard let found = store.resolve([probe, "bert.\(probe)", "roberta.\(probe)", "model.\(probe)"]) else {
@@ -39,12 +39,12 @@ struct BertModel: TransformerModel {
                     try w.linear(p + "attention.self.query", in: h, out: h),
                     try w.linear(p + "attention.self.key", in: h, out: h),
                     try w.linear(p + "attention.self.value", in: h, out: h),
-                ]),
-                attentionOutput: try w.linear(p + "attention.output.dense", in: h, out: h),
+                ]).with(precision),
+                attentionOutput: try w.linear(p + "attention.output.dense", in: h, out: h).with(precision),
                 attentionNorm: (try w.tensor(p + "attention.output.LayerNorm.weight", [h]),
                                 try w.tensor(p + "attention.output.LayerNorm.bias", [h])),
-                intermediate: try w.linear(p + "intermediate.dense", in: h, out: c.intermediateSize),
-                output: try w.linear(p + "output.dense", in: c.intermediateSize, out: h),
+                intermediate: try w.linear(p + "intermediate.dense", in: h, out: c.intermediateSize).with(precision),
+                output: try w.linear(p + "output.dense", in: c.intermediateSize, out: h).with(precision),
                 outputNorm: (try w.tensor(p + "output.LayerNorm.weight", [h]), try w.tensor(p + "output.LayerNorm.bias", [h])))
         }
     }

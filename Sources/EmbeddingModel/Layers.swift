@@ -2,7 +2,10 @@ import TensorOps
 
 /// y = x · Wᵀ + b for a PyTorch `Linear` weight W of shape [out, in].
 struct Linear: Sendable {
+    /// fp32 weights (outFeatures × inFeatures); empty once quantised.
     let weight: [Float]
+    /// The int8 form, when the model was loaded with `.int8` precision.
+    let int8: Int8Matrix?
     let bias: [Float]?
     let inFeatures: Int
     let outFeatures: Int
@@ -12,11 +15,29 @@ struct Linear: Sendable {
         self.bias = bias
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        int8 = nil
+    }
+
+    private init(int8: Int8Matrix, bias: [Float]?) {
+        weight = []
+        self.int8 = int8
+        self.bias = bias
+        inFeatures = int8.columns
+        outFeatures = int8.rows
+    }
+
+    /// The same layer with int8 weights (per output channel) and the fp32 copy released; with
+    /// `.float32` the layer itself.
+    func with(_ precision: WeightPrecision) -> Linear {
+        guard precision == .int8, int8 == nil else { return self }
+        return Linear(int8: Int8Matrix(weight, rows: outFeatures, columns: inFeatures), bias: bias)
     }
 
     /// Several linears over the same input fused into one (Q, K and V, or gate and up), so one
     /// large gemm replaces three small ones.
     init(concatenating parts: [Linear]) {
+        precondition(parts.allSatisfy { $0.int8 == nil }, "Linear: concatenate before quantising")
+        int8 = nil
         inFeatures = parts[0].inFeatures
         outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
         weight = parts.flatMap(\.weight)
@@ -25,6 +46,12 @@ struct Linear: Sendable {
 
     /// y = x · Wᵀ + b, then GELU when `gelu` (fused into the product's column split).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 1, gelu: Bool = false) {
+        if let int8 {
+            func run(_ b: UnsafePointer<Float>?) { int8.multiply(x, rows: rows, into: y, bias: b, threads: threads) }
+            if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+            if gelu { Kernels.gelu(y, count: rows * outFeatures) }
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             let wp = w.baseAddress!  // safe: weights are never empty (shape checked at load)
             func run(_ epilogue: Gemm.Epilogue) {
@@ -50,6 +77,14 @@ struct Linear: Sendable {
         }
         return y
     }
+}
+
+/// How the linear layers' weights are held: as loaded (fp32), or quantised to int8 per output
+/// channel at load time (`nestor serve --quantize int8`). Embedding tables, norms and attention
+/// stay fp32 either way.
+public enum WeightPrecision: String, Sendable, CaseIterable {
+    case float32 = "fp32"
+    case int8
 }
 
 /// Loads weights by name with the checkpoint's prefix resolved once.

@@ -21,7 +21,7 @@ struct Qwen3Model: TransformerModel {
     let finalNorm: [Float]
     let inverseFrequencies: [Float]
 
-    init(config c: ModelConfig, store: TensorStore) throws {
+    init(config c: ModelConfig, store: TensorStore, precision: WeightPrecision = .float32) throws {
         config = c
         let probe = "embed_tokens.weight"
         guard let found = store.resolve([probe, "model.\(probe)"]) else {
@@ -38,16 +38,16 @@ struct Qwen3Model: TransformerModel {
                     try w.linear(p + "self_attn.q_proj", in: h, out: qDim, bias: false),
                     try w.linear(p + "self_attn.k_proj", in: h, out: kvDim, bias: false),
                     try w.linear(p + "self_attn.v_proj", in: h, out: kvDim, bias: false),
-                ]),
+                ]).with(precision),
                 qNorm: try w.tensor(p + "self_attn.q_norm.weight", [c.headDim]),
                 kNorm: try w.tensor(p + "self_attn.k_norm.weight", [c.headDim]),
-                o: try w.linear(p + "self_attn.o_proj", in: qDim, out: h, bias: false),
+                o: try w.linear(p + "self_attn.o_proj", in: qDim, out: h, bias: false).with(precision),
                 postNorm: try w.tensor(p + "post_attention_layernorm.weight", [h]),
                 gateUp: Linear(concatenating: [
                     try w.linear(p + "mlp.gate_proj", in: h, out: c.intermediateSize, bias: false),
                     try w.linear(p + "mlp.up_proj", in: h, out: c.intermediateSize, bias: false),
-                ]),
-                down: try w.linear(p + "mlp.down_proj", in: c.intermediateSize, out: h, bias: false))
+                ]).with(precision),
+                down: try w.linear(p + "mlp.down_proj", in: c.intermediateSize, out: h, bias: false).with(precision))
         }
         finalNorm = try w.tensor("norm.weight", [h])
         let half = c.headDim / 2

@@ -25,8 +25,13 @@ public struct SentenceEmbedder: Sendable {
     public let sentenceConfig: SentenceTransformerConfig
     private let model: any TransformerModel
 
-    /// Loads the folder; `matryoshka` overrides `is_matryoshka` / `matryoshka_dimensions`.
-    public init(folder: URL, matryoshkaOverride: MatryoshkaOverride? = nil) throws {
+    /// How the linear layers' weights are held (fp32 as loaded, or int8).
+    public let precision: WeightPrecision
+
+    /// Loads the folder; `matryoshka` overrides `is_matryoshka` / `matryoshka_dimensions`;
+    /// `precision` `.int8` quantises the linear layers at load time.
+    public init(folder: URL, matryoshkaOverride: MatryoshkaOverride? = nil, precision: WeightPrecision = .float32) throws {
+        self.precision = precision
         self.folder = folder
         let configURL = folder.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path) else {
@@ -44,8 +49,8 @@ public struct SentenceEmbedder: Sendable {
         sentenceConfig = try SentenceTransformerConfig(folder: folder)
         let store = try TensorStore(folder: folder)
         switch config.architecture {
-        case .bert, .xlmRoberta: model = try BertModel(config: config, store: store)
-        case .qwen3: model = try Qwen3Model(config: config, store: store)
+        case .bert, .xlmRoberta: model = try BertModel(config: config, store: store, precision: precision)
+        case .qwen3: model = try Qwen3Model(config: config, store: store, precision: precision)
         }
     }
 

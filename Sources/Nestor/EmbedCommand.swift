@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbeddingEngine
+import EmbeddingModel
 import Foundation
 import NestorCore
 import Tokenization
@@ -15,6 +16,7 @@ struct EmbedCommand: AsyncParsableCommand {
     var promptName: String?
     @Option(help: "Matryoshka output size (only for models that allow it).") var dimensions: Int?
     @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
+    @Option(help: "Weights of the linear layers: fp32 or int8.") var quantize: WeightPrecision = .float32
     @Flag(help: "Print one JSON object per text instead of plain numbers.") var json = false
     @Argument(help: "Texts to embed.") var texts: [String]
 
@@ -22,7 +24,7 @@ struct EmbedCommand: AsyncParsableCommand {
         let embedder: LocalEmbedder
         do {
             embedder = try LocalEmbedder(folder: try ModelLocator.resolve(model),
-                                         options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
+                                         options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode), precision: quantize))
         } catch {
             throw ValidationError("\(error)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbeddingEngine
+import EmbeddingModel
 import Foundation
 import Hummingbird
 import Logging
@@ -8,7 +9,10 @@ import NestorHTTP
 import Retrieval
 import ServiceLifecycle
 import StorePostgres
+import TensorOps
 import Tokenization
+
+extension WeightPrecision: ExpressibleByArgument {}
 
 /// `nestor serve`: the embeddings server. Every flag can also come from an environment
 /// variable (NESTOR_MODEL, NESTOR_HOST, NESTOR_PORT, NESTOR_API_KEYS as a comma list, …).
@@ -25,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most tokens in one engine batch (batches are packed: real tokens, no padding).") var maxBatchTokens: Int?
     @Option(help: "Cap on tokens per input (below the model's own limit).") var maxInputTokens: Int?
     @Option(help: TokenizerMode.help) var tokenizerMode: TokenizerMode?
+    @Option(help: "Weights of the linear layers: fp32 (as loaded) or int8 (quantised per output channel at load time; activations per row at run time).") var quantize: WeightPrecision?
     @Option(help: "Require `Authorization: Bearer KEY` (repeatable).") var apiKey: [String] = []
     @Option(help: "Seconds before an idle connection (or one whose request head never completes) is closed (default 15).") var idleTimeout: Double?
     @Option(help: "Seconds a request body may take to arrive (default 60).") var bodyTimeout: Double?
@@ -51,7 +56,11 @@ struct ServeCommand: AsyncParsableCommand {
             servedName: names.first, matryoshka: policy,
             maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
             maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
-            tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
+            tokenizerMode: try TokenizerMode.resolve(tokenizerMode),
+            precision: try quantize ?? env["NESTOR_QUANTIZE"].map { v in
+                guard let p = WeightPrecision(rawValue: v) else { throw ValidationError("NESTOR_QUANTIZE must be fp32 or int8, got \(v)") }
+                return p
+            } ?? .float32))
         var reranker: LocalReranker?
         if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {
             let dir = try ModelLocator.folderOption(name)
@@ -76,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--idle-timeout and --body-timeout take positive seconds, --max-connections a positive count")
         }
         log.info("model ready", metadata: ["name": "\(config.modelNames[0])", "dimensions": "\(embedder.info.dimensions)",
+                                           "weights": "\(embedder.model.precision.rawValue)\(embedder.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")",
                                            "max_tokens": "\(embedder.info.maxInputTokens)"])
         let (store, where_) = try storage.open()
         log.info("opening \(where_)")

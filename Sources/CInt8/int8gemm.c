@@ -1,0 +1,227 @@
+#include "int8gemm.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+int nestor_q8_kernel(void) {
+#if defined(__x86_64__)
+    static int cached = -1;
+    if (cached >= 0) return cached;
+    int kernel = 0;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        kernel = 1;
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        // AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (the OS saves ymm state: avx2 said so).
+        if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) kernel = 2;
+    }
+    cached = kernel;
+    return kernel;
+#else
+    return 0;
+#endif
+}
+
+void nestor_q8_quantize_weights(const float *w, int n, int k, int8_t *packed, float *scale, int32_t *sums) {
+    const int kp = nestor_q8_kpad(k), kq = kp / 4, blocks = (n + 7) / 8;
+    memset(packed, 0, nestor_q8_packed_bytes(n, k));
+    for (int j = 0; j < blocks * 8; j++) {
+        if (j >= n) continue;
+        const float *row = w + (size_t)j * k;
+        float m = 0;
+        for (int t = 0; t < k; t++) m = fmaxf(m, fabsf(row[t]));
+        const float s = m > 0 ? m / 127.0f : 1.0f;
+        scale[j] = s;
+        int32_t sum = 0;
+        const int b = j / 8, jj = j % 8;
+        for (int t = 0; t < k; t++) {
+            long v = lrintf(row[t] / s);
+            if (v > 127) v = 127;
+            if (v < -127) v = -127;
+            packed[((size_t)b * kq + t / 4) * 32 + jj * 4 + t % 4] = (int8_t)v;
+            sum += (int32_t)v;
+        }
+        sums[j] = sum;
+    }
+}
+
+void nestor_q8_quantize_rows(const float *x, int m, int k, int ldx, uint8_t *q, float *scale, int32_t *zero) {
+    const int kp = nestor_q8_kpad(k);
+    for (int i = 0; i < m; i++) {
+        const float *row = x + (size_t)i * ldx;
+        float lo = 0, hi = 0;  // the range always holds 0, so zero is exact
+        for (int t = 0; t < k; t++) {
+            lo = fminf(lo, row[t]);
+            hi = fmaxf(hi, row[t]);
+        }
+        const float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+        long z = lrintf(-lo / s);
+        if (z < 0) z = 0;
+        if (z > 255) z = 255;
+        scale[i] = s;
+        zero[i] = (int32_t)z;
+        uint8_t *out = q + (size_t)i * kp;
+        const float inv = 1.0f / s;
+        for (int t = 0; t < k; t++) {
+            long v = lrintf(row[t] * inv) + z;
+            if (v < 0) v = 0;
+            if (v > 255) v = 255;
+            out[t] = (uint8_t)v;
+        }
+        // Padding takes the zero point, so it contributes z · 0 (the padded weights are 0).
+        for (int t = k; t < kp; t++) out[t] = (uint8_t)z;
+    }
+}
+
+/// Writes one row's 8 outputs of block b from exact int32 sums.
+static inline void finish8(const int32_t *acc, int i, int j, int n, const float *xs, const int32_t *zero,
+                           const float *ws, const int32_t *sums, const float *bias, float *y, int ldy) {
+    for (int t = 0; t < 8 && j + t < n; t++) {
+        const int c = j + t;
+        const float v = (float)(acc[t] - zero[i] * sums[c]) * (xs[i] * ws[c]);
+        y[(size_t)i * ldy + c] = bias ? v + bias[c] : v;
+    }
+}
+
+static void gemm_portable(int m, int n, int kq, const uint8_t *q, const float *xs, const int32_t *zero,
+                          const int8_t *packed, const float *ws, const int32_t *sums, const float *bias,
+                          float *y, int ldy, int b0, int b1) {
+    const int kp = kq * 4;
+    for (int i = 0; i < m; i++) {
+        const uint8_t *a = q + (size_t)i * kp;
+        for (int b = b0; b < b1; b++) {
+            int32_t acc[8] = {0};
+            const int8_t *w = packed + (size_t)b * kq * 32;
+            for (int g = 0; g < kq; g++, w += 32)
+                for (int jj = 0; jj < 8; jj++)
+                    for (int t = 0; t < 4; t++) acc[jj] += (int32_t)a[g * 4 + t] * (int32_t)w[jj * 4 + t];
+            finish8(acc, i, b * 8, n, xs, zero, ws, sums, bias, y, ldy);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+#define Q8_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define Q8_TARGET_VNNI __attribute__((target("avx2,fma,avxvnni")))
+
+/// The vectorised epilogue for 8 outputs (a whole block inside n).
+Q8_TARGET_AVX2 static inline void store8(__m256i acc, int i, int j, int n, const float *xs, const int32_t *zero,
+                                          const float *ws, const int32_t *sums, const float *bias, float *y, int ldy) {
+    if (j + 8 > n) {
+        int32_t tmp[8];
+        _mm256_storeu_si256((__m256i *)tmp, acc);
+        finish8(tmp, i, j, n, xs, zero, ws, sums, bias, y, ldy);
+        return;
+    }
+    const __m256i corr = _mm256_mullo_epi32(_mm256_set1_epi32(zero[i]), _mm256_loadu_si256((const __m256i *)(sums + j)));
+    const __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, corr));
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(xs[i]), _mm256_loadu_ps(ws + j));
+    __m256 v = _mm256_mul_ps(f, s);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+    _mm256_storeu_ps(y + (size_t)i * ldy + j, v);
+}
+
+/// AVX-VNNI: one vpdpbusd per (row, 8 channels, 4 inputs). Tiles of up to 4 rows × 2 blocks
+/// keep 8 accumulators in registers while each weight vector is loaded once per tile.
+Q8_TARGET_VNNI static void gemm_vnni(int m, int n, int kq, const uint8_t *q, const float *xs, const int32_t *zero,
+                                     const int8_t *packed, const float *ws, const int32_t *sums, const float *bias,
+                                     float *y, int ldy, int b0, int b1) {
+    const int kp = kq * 4;
+    for (int i0 = 0; i0 < m; i0 += 4) {
+        const int rows = m - i0 < 4 ? m - i0 : 4;
+        const uint8_t *a0 = q + (size_t)i0 * kp;
+        const uint8_t *a1 = rows > 1 ? a0 + kp : a0, *a2 = rows > 2 ? a0 + 2 * kp : a0, *a3 = rows > 3 ? a0 + 3 * kp : a0;
+        int b = b0;
+        for (; b + 2 <= b1; b += 2) {
+            const int8_t *w0 = packed + (size_t)b * kq * 32, *w1 = w0 + (size_t)kq * 32;
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            for (int g = 0; g < kq; g++) {
+                const __m256i v0 = _mm256_loadu_si256((const __m256i *)(w0 + g * 32));
+                const __m256i v1 = _mm256_loadu_si256((const __m256i *)(w1 + g * 32));
+                __m256i x;
+                int32_t s;
+                memcpy(&s, a0 + g * 4, 4); x = _mm256_set1_epi32(s);
+                c00 = _mm256_dpbusd_avx_epi32(c00, x, v0); c01 = _mm256_dpbusd_avx_epi32(c01, x, v1);
+                memcpy(&s, a1 + g * 4, 4); x = _mm256_set1_epi32(s);
+                c10 = _mm256_dpbusd_avx_epi32(c10, x, v0); c11 = _mm256_dpbusd_avx_epi32(c11, x, v1);
+                memcpy(&s, a2 + g * 4, 4); x = _mm256_set1_epi32(s);
+                c20 = _mm256_dpbusd_avx_epi32(c20, x, v0); c21 = _mm256_dpbusd_avx_epi32(c21, x, v1);
+                memcpy(&s, a3 + g * 4, 4); x = _mm256_set1_epi32(s);
+                c30 = _mm256_dpbusd_avx_epi32(c30, x, v0); c31 = _mm256_dpbusd_avx_epi32(c31, x, v1);
+            }
+            const __m256i cs[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+            for (int r = 0; r < rows; r++)
+                for (int h = 0; h < 2; h++) store8(cs[r][h], i0 + r, (b + h) * 8, n, xs, zero, ws, sums, bias, y, ldy);
+        }
+        for (; b < b1; b++) {
+            const int8_t *w0 = packed + (size_t)b * kq * 32;
+            __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+            for (int g = 0; g < kq; g++) {
+                const __m256i v0 = _mm256_loadu_si256((const __m256i *)(w0 + g * 32));
+                int32_t s;
+                memcpy(&s, a0 + g * 4, 4); c0 = _mm256_dpbusd_avx_epi32(c0, _mm256_set1_epi32(s), v0);
+                memcpy(&s, a1 + g * 4, 4); c1 = _mm256_dpbusd_avx_epi32(c1, _mm256_set1_epi32(s), v0);
+                memcpy(&s, a2 + g * 4, 4); c2 = _mm256_dpbusd_avx_epi32(c2, _mm256_set1_epi32(s), v0);
+                memcpy(&s, a3 + g * 4, 4); c3 = _mm256_dpbusd_avx_epi32(c3, _mm256_set1_epi32(s), v0);
+            }
+            const __m256i cs[4] = {c0, c1, c2, c3};
+            for (int r = 0; r < rows; r++) store8(cs[r], i0 + r, b * 8, n, xs, zero, ws, sums, bias, y, ldy);
+        }
+    }
+}
+
+/// AVX2 without VNNI: vpmaddubsw would saturate its 16-bit pair sums for full-range uint8 ×
+/// int8, so both operands are widened to 16 bits and multiplied with vpmaddwd (exact). The
+/// pair sums of each channel are folded together once at the end of the row.
+Q8_TARGET_AVX2 static inline __m256i fold(__m256i lo, __m256i hi) {
+    const __m256i h = _mm256_hadd_epi32(lo, hi);  // [c0 c1 c4 c5 | c2 c3 c6 c7]
+    return _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
+}
+
+Q8_TARGET_AVX2 static void gemm_avx2(int m, int n, int kq, const uint8_t *q, const float *xs, const int32_t *zero,
+                                     const int8_t *packed, const float *ws, const int32_t *sums, const float *bias,
+                                     float *y, int ldy, int b0, int b1) {
+    const int kp = kq * 4;
+    for (int i0 = 0; i0 < m; i0 += 4) {
+        const int rows = m - i0 < 4 ? m - i0 : 4;
+        for (int b = b0; b < b1; b++) {
+            const int8_t *w0 = packed + (size_t)b * kq * 32;
+            __m256i lo[4], hi[4];
+            for (int r = 0; r < 4; r++) lo[r] = hi[r] = _mm256_setzero_si256();
+            for (int g = 0; g < kq; g++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(w0 + g * 32));
+                const __m256i wl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v));       // channels 0-3
+                const __m256i wh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1));  // channels 4-7
+                for (int r = 0; r < rows; r++) {
+                    int32_t s;
+                    memcpy(&s, q + (size_t)(i0 + r) * kp + g * 4, 4);
+                    const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(s)));
+                    lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(wl, x));
+                    hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(wh, x));
+                }
+            }
+            for (int r = 0; r < rows; r++) store8(fold(lo[r], hi[r]), i0 + r, b * 8, n, xs, zero, ws, sums, bias, y, ldy);
+        }
+    }
+}
+#endif
+
+void nestor_q8_gemm(int m, int n, int k, const uint8_t *q, const float *xs, const int32_t *zero,
+                    const int8_t *packed, const float *ws, const int32_t *sums, const float *bias,
+                    float *y, int ldy, int j0, int j1, int kernel) {
+    const int kq = nestor_q8_kpad(k) / 4;
+    const int b0 = j0 / 8, b1 = (j1 + 7) / 8;
+    if (m <= 0 || b0 >= b1) return;
+#if defined(__x86_64__)
+    if (kernel >= 2 && nestor_q8_kernel() >= 2) return gemm_vnni(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
+    if (kernel >= 1 && nestor_q8_kernel() >= 1) return gemm_avx2(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
+#endif
+    (void)kernel;
+    gemm_portable(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
+}

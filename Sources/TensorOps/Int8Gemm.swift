@@ -1,0 +1,109 @@
+import CInt8
+import Dispatch
+
+/// A weight matrix quantised to int8 per output channel, packed for the int8 kernels
+/// (`CInt8`): y = x · Wᵀ (+ b) with x quantised per row to uint8 on the fly and exact int32
+/// accumulation, then scaled back to floats in the kernel's epilogue.
+///
+/// Why int8: a short query's forward pass is bound by streaming the weights from memory, and
+/// int8 weights are a quarter of the bytes; on CPUs with AVX-VNNI one instruction also does 32
+/// multiply-adds where an fp32 FMA does 8. Every kernel returns the same bits, so results do not
+/// depend on the CPU's instruction set.
+public struct Int8Matrix: Sendable {
+    public let rows: Int  // n: output channels
+    public let columns: Int  // k: inputs
+    let packed: [Int8]
+    let scales: [Float]
+    let sums: [Int32]
+
+    /// Quantises W (rows × columns, row-major floats, PyTorch `Linear` layout).
+    public init(_ w: [Float], rows n: Int, columns k: Int) {
+        precondition(n > 0 && k > 0 && w.count == n * k, "Int8Matrix: \(w.count) values for \(n) × \(k)")
+        rows = n
+        columns = k
+        var packed = [Int8](repeating: 0, count: nestor_q8_packed_bytes(Int32(n), Int32(k)))
+        let padded = (n + 7) / 8 * 8
+        var scales = [Float](repeating: 1, count: padded), sums = [Int32](repeating: 0, count: padded)
+        w.withUnsafeBufferPointer { wb in
+            nestor_q8_quantize_weights(wb.baseAddress!, Int32(n), Int32(k), &packed, &scales, &sums)  // safe: non-empty
+        }
+        self.packed = packed
+        self.scales = scales
+        self.sums = sums
+    }
+
+    private init(rows: Int, columns: Int, packed: [Int8], scales: [Float], sums: [Int32]) {
+        self.rows = rows
+        self.columns = columns
+        self.packed = packed
+        self.scales = scales
+        self.sums = sums
+    }
+
+    /// Matrices over the same inputs stacked by output channel (Q, K and V; gate and up).
+    /// Channels are packed in blocks of 8, so parts whose row counts are multiples of 8 stack
+    /// by concatenation; nil otherwise.
+    public static func stacking(_ parts: [Int8Matrix]) -> Int8Matrix? {
+        guard let k = parts.first?.columns, parts.allSatisfy({ $0.columns == k && $0.rows % 8 == 0 }) else { return nil }
+        return Int8Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: k, packed: parts.flatMap(\.packed),
+                          scales: parts.flatMap(\.scales), sums: parts.flatMap(\.sums))
+    }
+
+    /// Which kernel this CPU runs: "avx-vnni", "avx2" or "portable".
+    public static var kernel: String { ["portable", "avx2", "avx-vnni"][Int(nestor_q8_kernel())] }
+
+    /// y (m × rows, row stride ldy) = x (m × columns) · Wᵀ + bias. `threads` > 1 splits the
+    /// output channels (in blocks of 8) across that many threads for a lone large product;
+    /// `kernel` forces a slower kernel (tests): 0 portable, 1 AVX2, 2 the best available.
+    public func multiply(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
+                         bias: UnsafePointer<Float>? = nil, threads: Int = 1, kernel: Int = 2) {
+        guard m > 0 else { return }
+        let k = columns, n = rows, ldy = ldy ?? n
+        let kp = Int(nestor_q8_kpad(Int32(k)))
+        var q = [UInt8](repeating: 0, count: m * kp)
+        var xs = [Float](repeating: 0, count: m), zero = [Int32](repeating: 0, count: m)
+        nestor_q8_quantize_rows(x, Int32(m), Int32(k), Int32(k), &q, &xs, &zero)
+        q.withUnsafeBufferPointer { qb in
+            xs.withUnsafeBufferPointer { xb in
+                zero.withUnsafeBufferPointer { zb in
+                    packed.withUnsafeBufferPointer { pb in
+                        scales.withUnsafeBufferPointer { sb in
+                            sums.withUnsafeBufferPointer { ub in
+                                let o = Int8Operands(q: qb.baseAddress!, xs: xb.baseAddress!, zero: zb.baseAddress!, packed: pb.baseAddress!,
+                                                     scales: sb.baseAddress!, sums: ub.baseAddress!, bias: bias, y: y)  // safe: all non-empty
+                                @Sendable func run(_ j0: Int, _ j1: Int) {
+                                    nestor_q8_gemm(Int32(m), Int32(n), Int32(k), o.q, o.xs, o.zero, o.packed, o.scales, o.sums, o.bias,
+                                                   o.y, Int32(ldy), Int32(j0), Int32(j1), Int32(kernel))
+                                }
+                                let blocks = (n + 7) / 8
+                                if threads > 1, blocks >= 8 * threads, m * n * k >= 4 * Gemm.blasThreshold {
+                                    let per = (blocks + threads - 1) / threads
+                                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                                        let j0 = t * per * 8, j1 = min(n, (t + 1) * per * 8)
+                                        if j0 < j1 { run(j0, j1) }
+                                    }
+                                } else {
+                                    run(0, n)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The operands of one split product. @unchecked: every thread reads the quantised inputs,
+/// weights and bias and writes its own disjoint blocks of 8 output columns, and
+/// `concurrentPerform` returns only after all of them finish.
+private struct Int8Operands: @unchecked Sendable {
+    let q: UnsafePointer<UInt8>
+    let xs: UnsafePointer<Float>
+    let zero: UnsafePointer<Int32>
+    let packed: UnsafePointer<Int8>
+    let scales: UnsafePointer<Float>
+    let sums: UnsafePointer<Int32>
+    let bias: UnsafePointer<Float>?
+    let y: UnsafeMutablePointer<Float>
+}
