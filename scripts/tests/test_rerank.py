@@ -80,3 +80,17 @@ def test_search_rerank_stage_and_errors(rerank_server):
     assert status == 400 and body["error"]["param"] == "rerank.top_n"
     status, body = rerank_server.post("/v1/rerank", {"query": query, "documents": ["a"], "top_k": 3})
     assert status == 400 and body["error"]["param"] == "top_k"
+
+
+def test_python_client_rerank(rerank_server):
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "clients", "python", "src"))
+    from nestor_client import NestorClient
+    c = NestorClient(rerank_server.url)
+    query, pairs = next((q, p) for q, p in by_query().items() if len(p) >= 2)
+    docs = [d for d, _ in pairs]
+    out = c.rerank(query, docs, top_n=2)
+    assert len(out) == 2 and out[0].score >= out[1].score
+    assert all(abs(r.score - pairs[r.index][1]) <= 1e-5 and r.document == docs[r.index] for r in out)
+    hits = c.search("rr", REFERENCE["cases"][0]["query"], top_k=3, rerank=True)
+    assert hits.score_type == "rerank" and len(hits) == 3

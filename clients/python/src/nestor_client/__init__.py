@@ -4,10 +4,10 @@ the standard library's HTTP. Retrievers for LangChain and LlamaIndex are in
 from ._client import NestorClient, __version__, quote
 from ._errors import NestorConnectionError, NestorError
 from ._types import (Chunk, Collection, Document, DocumentPage, DocumentSummary, Hit, IngestedDocument, IngestResult,
-                     SearchResult, StoredDocument, Tokens)
+                     RerankResult, SearchResult, StoredDocument, Tokens)
 
 __all__ = [
     "NestorClient", "NestorError", "NestorConnectionError", "Document", "Collection", "IngestResult",
-    "IngestedDocument", "SearchResult", "Hit", "StoredDocument", "Chunk", "DocumentSummary", "DocumentPage", "Tokens",
+    "IngestedDocument", "SearchResult", "Hit", "StoredDocument", "Chunk", "DocumentSummary", "DocumentPage", "Tokens", "RerankResult",
     "quote", "__version__",
 ]

@@ -13,7 +13,7 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Opti
 
 from ._errors import NestorConnectionError, NestorError
 from ._types import (Collection, Document, DocumentPage, DocumentSummary, IngestedDocument, IngestResult,
-                     SearchResult, StoredDocument, Tokens)
+                     RerankResult, SearchResult, StoredDocument, Tokens)
 
 __version__ = "0.1.0"
 
@@ -230,7 +230,8 @@ class NestorClient:
                top_k: int = 10, filter: Optional[Mapping[str, Any]] = None, offset: int = 0,
                include: Optional[Sequence[str]] = None, group_by_document: bool = False, exact: bool = False,
                rerank_depth: Optional[int] = None, ef: Optional[int] = None, *, mode: Optional[str] = None,
-               fusion_k: Optional[int] = None, alpha: Optional[float] = None) -> SearchResult:
+               fusion_k: Optional[int] = None, alpha: Optional[float] = None,
+               rerank: Union[bool, Mapping[str, int], None] = None) -> SearchResult:
         """Searches by text (`query`, embedded with the model's query prompt) or by `vector`.
 
         `filter` uses the vector-store syntax (`{"lang": "de"}`, `{"year": {"$gte": 2020}}`,
@@ -238,7 +239,9 @@ class NestorClient:
         the next page, None on the last (offset + top_k is at most 1000). `include` picks from
         "text", "metadata", "vector" (default text and metadata). `mode` is "dense" (the
         server's default), "lexical" (BM25; needs `query`) or "hybrid", fused by reciprocal rank
-        (`fusion_k`, default 60) or by weighted scores (`alpha`, the dense side's weight)."""
+        (`fusion_k`, default 60) or by weighted scores (`alpha`, the dense side's weight).
+        `rerank=True` (or `{"depth": 50}`) rescores the head with the server's cross-encoder
+        (`serve --rerank-model`) and returns the best `top_k` by its score."""
         body: Dict[str, Any] = {"collection": collection, "top_k": top_k}
         if query is not None:
             body["query"] = query
@@ -261,6 +264,8 @@ class NestorClient:
         for k, v in (("mode", mode), ("fusion_k", fusion_k), ("alpha", alpha)):
             if v is not None:
                 body[k] = v
+        if rerank:
+            body["rerank"] = {} if rerank is True else dict(rerank)  # type: ignore[arg-type]
         return SearchResult.from_json(self._post("/search", body))
 
     # --- documents --------------------------------------------------------------------------
@@ -345,6 +350,18 @@ class NestorClient:
             body["model"] = model
         scores = [d["score"] for d in sorted(self._post("/v1/score", body)["data"], key=lambda d: d["index"])]
         return scores[0] if isinstance(text_1, str) and isinstance(text_2, str) else scores
+
+    def rerank(self, query: str, documents: Sequence[str], top_n: Optional[int] = None,
+               model: Optional[str] = None) -> List[RerankResult]:
+        """Scores `documents` against `query` with the server's cross-encoder (`POST /v1/rerank`;
+        the server needs `--rerank-model`): the best first, each with its index in `documents`."""
+        body: Dict[str, Any] = {"query": query, "documents": list(documents), "return_documents": False}
+        if top_n is not None:
+            body["top_n"] = top_n
+        if model is not None:
+            body["model"] = model
+        return [RerankResult(index=r["index"], score=r["relevance_score"], document=documents[r["index"]])
+                for r in self._post("/v1/rerank", body)["results"]]
 
     def tokenize(self, text: str, model: Optional[str] = None, add_special_tokens: Optional[bool] = None,
                  input_type: Optional[str] = None) -> Tokens:

@@ -106,7 +106,7 @@ class Hit:
 class SearchResult:
     """A page of hits. `next_offset` is the `offset` of the next page (None on the last);
     `score_type` says what `score` is: "cosine" (dense), "bm25" (lexical), "rrf" or "weighted"
-    (hybrid)."""
+    (hybrid), or "rerank" (the cross-encoder's relevance)."""
 
     collection: str
     hits: List[Hit]
@@ -187,3 +187,12 @@ class Tokens:
     pieces: List[str]
     count: int
     max_model_len: int
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """One document of a rerank: its place in the input list, its relevance score and text."""
+
+    index: int
+    score: float
+    document: str
