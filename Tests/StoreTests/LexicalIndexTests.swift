@@ -33,6 +33,18 @@ enum LexicalChecks {
         queries.map { q in index.search([], SearchOptions(topK: 5, mode: .lexical, text: q)).hits.map { "\($0.documentId)@\($0.score)" } }
     }
 
+    /// Hybrid rankings (RRF and weighted) for every query with a fixed query vector: what both
+    /// backends must agree on, ranks included.
+    static func hybridRanking(_ index: CollectionIndex) -> [[String]] {
+        let v = (0..<8).map { Float(cos(Double($0))) }
+        return queries.flatMap { q in
+            [Fusion.reciprocalRank(k: 60), .weighted(alpha: 0.5)].map { f in
+                index.search(v, SearchOptions(topK: 5, mode: .hybrid, fusion: f, text: q)).hits
+                    .map { "\($0.documentId)@\($0.score)/\($0.denseRank ?? 0)/\($0.lexicalRank ?? 0)" }
+            }
+        }
+    }
+
     static func run(_ backend: Backend) async throws -> [[String]] {
         let (store, reopen) = try await backend.make()
         try await store.createCollection(spec)
@@ -60,7 +72,11 @@ enum LexicalChecks {
         // Filters apply to the lexical side as to the dense one.
         let filter = try MetadataFilter(.object(["missing": .object(["$exists": .bool(true)])]))
         #expect(again.search([], SearchOptions(topK: 5, filter: filter, mode: .lexical, text: "cp copy")).hits.isEmpty)
-        return first
+        // Hybrid: every hit was found by at least one side, and the ranking survives a reload.
+        let hybrid = hybridRanking(again)
+        #expect(hybrid.allSatisfy { !$0.isEmpty })
+        #expect(hybridRanking(try await CollectionIndex(spec: spec, store: try await reopen())) == hybrid)
+        return first + hybrid
     }
 }
 
