@@ -30,21 +30,30 @@ public final class LocalReranker: Reranker {
         /// Whose tokenization to reproduce: transformers 5's `AutoTokenizer` (what
         /// sentence-transformers' `CrossEncoder` runs; the default) or `tokenizer.json` as it is.
         public var tokenizerMode: TokenizerMode
+        /// The task instruction of a decoder reranker's prompt (`DecoderReranker`; nil = the model
+        /// card's web-search default). A cross-encoder has no place for one, so setting it for one
+        /// is an error rather than silently ignored.
+        public var instruction: String?
         public init(servedName: String? = nil, maxInputTokens: Int? = nil, maxBatchTokens: Int = 16_384,
-                    workers: Int = ProcessInfo.processInfo.activeProcessorCount, tokenizerMode: TokenizerMode = .transformers) {
+                    workers: Int = ProcessInfo.processInfo.activeProcessorCount, tokenizerMode: TokenizerMode = .transformers,
+                    instruction: String? = nil) {
             self.servedName = servedName
             self.maxInputTokens = maxInputTokens
             self.maxBatchTokens = maxBatchTokens
             self.workers = workers
             self.tokenizerMode = tokenizerMode
+            self.instruction = instruction
         }
     }
 
-    /// Loads a cross-encoder folder; a folder that is not one (an embedding model, a decoder) is
-    /// a `ModelError` with code `.unsupported`, as is a classifier with more than one label (a
+    /// Loads a cross-encoder folder (`LocalReranker.load` also takes decoder rerankers); a folder
+    /// that is not one (an embedding model, a decoder) is a `ModelError` with code `.unsupported`, as is a classifier with more than one label (a
     /// reranker needs one score per pair, as `CrossEncoder.rank` does).
     public init(folder: URL, options: Options = Options()) throws {
         let model = try CrossEncoderModel(folder: folder)
+        if options.instruction != nil {
+            throw ModelError(.unsupported, file: folder.path, "\(model.architecture) is a cross-encoder; an instruction applies only to decoder rerankers such as Qwen3-Reranker")
+        }
         guard model.labels == 1 else {
             throw ModelError(.unsupported, file: folder.appendingPathComponent("config.json").path,
                              "\(model.architecture) has \(model.labels) labels; a reranker needs a single relevance score (num_labels 1)")

@@ -96,8 +96,10 @@ public struct CrossEncoderModel: Sendable {
         guard let arch = archs.first(where: { Self.supportedArchitectures[$0] != nil }), let kind = Self.supportedArchitectures[arch] else {
             let supported = Self.supportedArchitectures.keys.sorted().joined(separator: ", ")
             let what = archs.isEmpty ? "no architectures" : "architectures \(archs.joined(separator: ", "))"
-            let hint = archs.contains { $0.hasSuffix("ForCausalLM") }
-                ? " (decoder rerankers that score with yes/no logits, such as Qwen3-Reranker, are not supported yet)"
+            let hint = archs.contains { DecoderRerankerModel.supportedArchitectures[$0] != nil }
+                ? " (a Qwen3-Reranker-style decoder reranker, not a cross-encoder: LocalReranker.load(folder:) in EmbeddingEngine loads either, DecoderRerankerModel this one)"
+                : archs.contains { $0.hasSuffix("ForCausalLM") }
+                ? " (a language model; of the decoder rerankers that score with yes/no logits, Qwen3ForCausalLM is supported)"
                 : archs.contains { $0.hasSuffix("ForSequenceClassification") } ? "" : "; this looks like an embedding or language model, not a cross-encoder"
             throw ModelError(.unsupported, file: configURL.path, "\(what)\(hint); supported cross-encoders: \(supported)")
         }

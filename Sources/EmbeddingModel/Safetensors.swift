@@ -127,31 +127,60 @@ public struct TensorStore: Sendable {
         guard e.shape == shape else {
             throw ModelError(.wrongShape, file: file, "tensor \(name) has shape \(e.shape), expected \(shape)")
         }
-        let n = shape.reduce(1, *)
-        let base = files[e.file].bytes + e.range.lowerBound
-        var out = [Float](repeating: 0, count: n)
-        out.withUnsafeMutableBufferPointer { dst in
-            switch e.dtype {
-            case .f32:
-                if let d = dst.baseAddress, n > 0 { memcpy(d, base, n * 4) }
-            case .f16:
-                for i in 0..<n {
-                    let bits = UInt16(base[2 * i]) | UInt16(base[2 * i + 1]) << 8
-                    dst[i] = Float(Float16(bitPattern: bits))
-                }
-            case .bf16:
-                for i in 0..<n {
-                    let bits = UInt32(base[2 * i]) << 16 | UInt32(base[2 * i + 1]) << 24
-                    dst[i] = Float(bitPattern: bits)
-                }
-            case .other:
-                break
-            }
-        }
         if e.dtype == .other {
             throw ModelError(.unsupported, file: file, "tensor \(name) has an unsupported dtype")
         }
+        let n = shape.reduce(1, *)
+        var out = [Float](repeating: 0, count: n)
+        out.withUnsafeMutableBufferPointer { Self.convert(files[e.file].bytes + e.range.lowerBound, e.dtype, count: n, into: $0) }
         return out
+    }
+
+    /// Some rows of a 2-D tensor of shape [rows, width] as float32, concatenated in the order
+    /// asked, without converting the rest: a decoder reranker needs two rows of a language-model
+    /// head that, converted whole, would be gigabytes (151,669 × 2,560 for Qwen3-Reranker-4B).
+    public func rows(_ name: String, _ indices: [Int], shape: [Int]) throws -> [Float] {
+        guard let e = entries[name] else { throw ModelError(.missingTensor, file: source, "missing tensor \(name)") }
+        let file = paths[e.file]
+        guard shape.count == 2, e.shape == shape else {
+            throw ModelError(.wrongShape, file: file, "tensor \(name) has shape \(e.shape), expected \(shape)")
+        }
+        guard let width = Self.elementSize(e.dtype.rawValue), e.dtype != .other else {
+            throw ModelError(.unsupported, file: file, "tensor \(name) has an unsupported dtype")
+        }
+        let (count, w) = (shape[0], shape[1])
+        if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
+            throw ModelError(.invalidConfig, file: file, "row \(bad) is outside tensor \(name)'s \(count) rows")
+        }
+        var out = [Float](repeating: 0, count: indices.count * w)
+        out.withUnsafeMutableBufferPointer { dst in
+            for (k, row) in indices.enumerated() {
+                // In bounds: the header check proved the data holds count × w elements.
+                let src = files[e.file].bytes + e.range.lowerBound + row * w * width
+                Self.convert(src, e.dtype, count: w, into: UnsafeMutableBufferPointer(rebasing: dst[(k * w)..<((k + 1) * w)]))
+            }
+        }
+        return out
+    }
+
+    /// `count` little-endian values of `dtype` at `base` as float32 (nothing for `.other`).
+    private static func convert(_ base: UnsafePointer<UInt8>, _ dtype: DType, count n: Int, into dst: UnsafeMutableBufferPointer<Float>) {
+        switch dtype {
+        case .f32:
+            if let d = dst.baseAddress, n > 0 { memcpy(d, base, n * 4) }
+        case .f16:
+            for i in 0..<n {
+                let bits = UInt16(base[2 * i]) | UInt16(base[2 * i + 1]) << 8
+                dst[i] = Float(Float16(bitPattern: bits))
+            }
+        case .bf16:
+            for i in 0..<n {
+                let bits = UInt32(base[2 * i]) << 16 | UInt32(base[2 * i + 1]) << 24
+                dst[i] = Float(bitPattern: bits)
+            }
+        case .other:
+            break
+        }
     }
 }
 

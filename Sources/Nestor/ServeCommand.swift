@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Model folder or name under $NESTOR_MODELS (default: multilingual-e5-small).") var model: String?
     @Option(help: "Name clients use in `model` (repeat for aliases; default: the folder name).") var servedModelName: [String] = []
-    @Option(help: "Cross-encoder folder or name under $NESTOR_MODELS, served at /v1/rerank and used by /search's `rerank` stage.") var rerankModel: String?
+    @Option(help: "Reranker folder or name under $NESTOR_MODELS (a BERT / XLM-R cross-encoder or a Qwen3-Reranker), served at /v1/rerank and used by /search's `rerank` stage.") var rerankModel: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on.") var port: Int?
     @Option(help: "Allow only these Matryoshka sizes, e.g. 64,128,256.") var matryoshkaDimensions: String?
@@ -61,12 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
                 guard let p = WeightPrecision(rawValue: v) else { throw ValidationError("NESTOR_QUANTIZE must be fp32 or int8, got \(v)") }
                 return p
             } ?? .float32))
-        var reranker: LocalReranker?
+        var reranker: (any Reranker)?
         if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {
             let dir = try ModelLocator.folderOption(name)
             log.info("loading rerank model", metadata: ["folder": "\(dir.path)"])
             do {
-                reranker = try LocalReranker(folder: dir, options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
+                reranker = try LocalReranker.load(folder: dir, options: .init(tokenizerMode: try TokenizerMode.resolve(tokenizerMode)))
             } catch {
                 throw CommandFailure("cannot load the rerank model in \(dir.path): \(error)")
             }
