@@ -13,6 +13,8 @@ import VectorMath
 //         two stores of the same COUNT chunks (same vectors, same graph, same text): DIR/with.sqlite
 //         with each chunk's analysed terms and the term table, DIR/without.sqlite with none;
 //         `load` then times opening either
+//     IndexBenchmark lexload DB.sqlite OUT.json
+//         the start-up's lexical steps one after another, each timed
 //     IndexBenchmark hybrid CHUNKS.txt QUERIES.txt DIM DIR OUT.json [CHUNKS_COUNT BATCH QUERIES]
 //         ingest through CollectionIndex.apply into two SQLite stores, batch by batch alternated,
 //         with the service's analysis and without terms; then dense, hybrid and lexical search
@@ -294,4 +296,59 @@ func searchLatency(_ index: CollectionIndex, queries: [[Float]], queryTexts: [St
     search["ratio_hybrid_over_dense_p50"] = h50 / d50
     search["ratio_hybrid_over_dense_p99"] = h99 / d99
     return search
+}
+
+/// Where a start-up's lexical time goes: the same reads and steps `CollectionIndex` takes
+/// (term table, BM25 index over it, chunk rows, per-chunk decode and add), one after another on
+/// one thread, each timed.
+func lexicalLoadBreakdown(dbPath: String) async throws -> [String: Any] {
+    let store = try SQLiteStore(path: dbPath)
+    var out = [String: Any]()
+    var t = now()
+    let terms = try await store.lexicalTerms(in: "bench")
+    out["read_term_table_s"] = now() - t
+    t = now()
+    var index = BM25Index(terms: terms)
+    out["index_term_table_s"] = now() - t
+    t = now()
+    let chunks = try await store.chunkVectors(in: "bench")
+    out["read_chunk_rows_s"] = now() - t
+    t = now()
+    var lists = [[BM25Index.TermFrequency]]()
+    lists.reserveCapacity(chunks.count)
+    for i in 0..<chunks.count { lists.append(TermCodec.decode(chunks.terms(at: i), termCount: terms.count) ?? []) }
+    out["decode_term_lists_s"] = now() - t
+    // The same decoding written over contiguous bytes in this module (specialised, no generic
+    // iterator): what `TermCodec.decode` costs without the per-byte generic calls.
+    t = now()
+    var fast = [[BM25Index.TermFrequency]]()
+    fast.reserveCapacity(chunks.count)
+    for i in 0..<chunks.count { fast.append(decodeContiguous(chunks.terms(at: i), termCount: terms.count) ?? []) }
+    out["decode_term_lists_contiguous_s"] = now() - t
+    out["contiguous_decode_equal"] = fast.count == lists.count && zip(fast, lists).allSatisfy { $0 == $1 }
+    fast = []
+    t = now()
+    for i in 0..<chunks.count { index.add(chunks.labels[i], lists[i]) }
+    out["add_to_postings_s"] = now() - t
+    out["chunks"] = chunks.count
+    out["terms"] = terms.count
+    log("lexical load breakdown: \(out)")
+    withExtendedLifetime(index) {}
+    return out
+}
+
+func decodeContiguous(_ bytes: ArraySlice<UInt8>, termCount: Int) -> [BM25Index.TermFrequency]? {
+    guard bytes.count % 6 == 0 else { return nil }
+    return bytes.withUnsafeBytes { raw -> [BM25Index.TermFrequency]? in
+        var out = [BM25Index.TermFrequency]()
+        out.reserveCapacity(raw.count / 6)
+        var o = 0
+        while o < raw.count {
+            let term = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+            guard Int(term) < termCount else { return nil }
+            out.append(BM25Index.TermFrequency(term: term, tf: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o + 4, as: UInt16.self))))
+            o += 6
+        }
+        return out
+    }
 }

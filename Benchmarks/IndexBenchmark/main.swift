@@ -329,6 +329,8 @@ case "lexstore" where args.count >= 5 && args[1].hasPrefix("synthetic:"):
     let built = try await storeLexical(count: Int(args[1].dropFirst(10)) ?? 0, d: d, dir: args[3], head: head,
                                        vocabularySize: int(5, 1_000_000), meanWords: int(6, 100), m: int(7, 16), efc: int(8, 200), coarse: int(9, 128))
     print(String(decoding: try JSONSerialization.data(withJSONObject: built, options: [.sortedKeys]), as: UTF8.self))
+case "lexload" where args.count >= 3:
+    try writeJSON(try await lexicalLoadBreakdown(dbPath: args[1]), to: args[2])
 case "hybrid" where args.count >= 6:
     let result = try await hybridBench(texts: lines(args[1]), queryTexts: lines(args[2]), d: Int(args[3]) ?? 0, dir: args[4],
                                        n: int(6, 100_000), batch: int(7, 64), nq: int(8, 1_000))

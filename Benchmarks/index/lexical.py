@@ -11,7 +11,8 @@ ingest throughput through the storage + index path, and hybrid vs dense search l
     chunk). Texts are drawn from a Zipf vocabulary whose head is the Debian descriptions' own
     words (eval/lexical/corpus.jsonl.gz) and whose tail is synthetic, 50-150 words a chunk, and
     analysed by `Lexical.Analyzer` as ingest does. Each store is then opened by a fresh
-    `IndexBenchmark load` process, the two alternated, --runs times each.
+    `IndexBenchmark load` process, the two alternated, --runs times each; `IndexBenchmark
+    lexload` then times the start-up's lexical steps one by one.
 (b), (c) `IndexBenchmark hybrid`: Debian description texts (whole descriptions, paragraphs and
     sentences, cycled with new ids to --ingest chunks) with synthetic vectors go through
     `CollectionIndex.apply` into two SQLite stores, 64 documents a batch, the two alternated
@@ -127,6 +128,9 @@ def main():
             "memory": w["memory_bytes_per_chunk_median"] / wo["memory_bytes_per_chunk_median"],
             "file": w["file_bytes_per_chunk"] / wo["file_bytes_per_chunk"],
         }
+        out = os.path.join(args.work, "lexload.json")
+        subprocess.run([args.binary, "lexload", dbs["with_terms"], out], check=True)
+        startup["breakdown_with_terms"] = json.load(open(out))
         results["startup"] = startup
         print(json.dumps(startup["ratios_with_over_without"]), flush=True)
 
