@@ -15,6 +15,8 @@ import VectorMath
 ///     IndexBenchmark curves BASE.f32 QUERIES.f32 TRUTH.i32 KTH.f32 DIM OUT.json [M EF_CONSTRUCTION COARSE]
 ///     IndexBenchmark load (BASE.f32 | synthetic:COUNT) DIM DB.sqlite OUT.json [M EF_CONSTRUCTION COARSE]
 ///     IndexBenchmark crossover (BASE.f32 | synthetic:COUNT) DIM OUT.json [QUERIES]
+///     IndexBenchmark lexstore synthetic:COUNT DIM DIR VOCAB.txt [...]   (Lexical.swift)
+///     IndexBenchmark hybrid CHUNKS.txt QUERIES.txt DIM DIR OUT.json [...]  (Lexical.swift)
 ///         (exact full scan vs the two-stage default at growing collection sizes: where the
 ///         planner's exact-search threshold should sit)
 ///         (stores the collection in DB.sqlite unless it is there from an earlier run, then
@@ -251,6 +253,9 @@ func load(dbPath: String, built: [String: Any]) async throws -> [String: Any] {
     out["load_s"] = seconds
     out["loaded_intact"] = index.loadedIntact
     out["memory_bytes_per_vector"] = Double(residentBytes() - before) / Double(count)
+    let (lexicalChunks, terms) = index.state.read { ($0.lexical.count, $0.lexical.terms.count) }
+    out["lexical_chunks"] = lexicalChunks
+    out["lexical_terms"] = terms
     log("loaded \(count) vectors in \(String(format: "%.2f", seconds)) s (intact: \(index.loadedIntact))")
     return out
 }
@@ -318,6 +323,18 @@ case "load" where args.count >= 5:
                                                                        : rows(readFloats(source), d) },
                                 d: d, dbPath: args[3], m: int(5, 16), efc: int(6, 200), coarse: int(7, 128))
     try writeJSON(try await load(dbPath: args[3], built: built), to: args[4])
+case "lexstore" where args.count >= 5 && args[1].hasPrefix("synthetic:"):
+    let d = Int(args[2]) ?? 0
+    let head = lines(args[4])
+    let built = try await storeLexical(count: Int(args[1].dropFirst(10)) ?? 0, d: d, dir: args[3], head: head,
+                                       vocabularySize: int(5, 1_000_000), meanWords: int(6, 100), m: int(7, 16), efc: int(8, 200), coarse: int(9, 128))
+    print(String(decoding: try JSONSerialization.data(withJSONObject: built, options: [.sortedKeys]), as: UTF8.self))
+case "lexload" where args.count >= 3:
+    try writeJSON(try await lexicalLoadBreakdown(dbPath: args[1]), to: args[2])
+case "hybrid" where args.count >= 6:
+    let result = try await hybridBench(texts: lines(args[1]), queryTexts: lines(args[2]), d: Int(args[3]) ?? 0, dir: args[4],
+                                       n: int(6, 100_000), batch: int(7, 64), nq: int(8, 1_000))
+    try writeJSON(result, to: args[5])
 default:
-    fail("usage: IndexBenchmark embed MODEL_DIR TEXTS.txt OUT.f32 [PROMPT [BATCH]] | curves BASE QUERIES TRUTH KTH DIM OUT.json [M EFC COARSE] | load BASE|synthetic:N DIM DB OUT.json [M EFC COARSE] | crossover BASE|synthetic:N DIM OUT.json [QUERIES]")
+    fail("usage: IndexBenchmark embed MODEL_DIR TEXTS.txt OUT.f32 [PROMPT [BATCH]] | curves BASE QUERIES TRUTH KTH DIM OUT.json [M EFC COARSE] | load BASE|synthetic:N DIM DB OUT.json [M EFC COARSE] | crossover BASE|synthetic:N DIM OUT.json [QUERIES] | lexstore synthetic:N DIM DIR VOCAB.txt [VOCAB_SIZE MEAN_WORDS M EFC COARSE] | hybrid CHUNKS.txt QUERIES.txt DIM DIR OUT.json [N BATCH QUERIES]")
 }
