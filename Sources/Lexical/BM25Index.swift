@@ -104,6 +104,21 @@ public struct BM25Index: Sendable {
         slotOf[label] = slot
     }
 
+    /// Adds many new chunks at once (a start-up): postings are counted per term first, so each
+    /// list grows once to its final size instead of by repeated doubling.
+    public mutating func addAll(_ labels: [UInt64], _ lists: [[TermFrequency]]) {
+        precondition(labels.count == lists.count, "BM25Index.addAll: \(labels.count) labels for \(lists.count) lists")
+        var extra = [Int](repeating: 0, count: postings.count)
+        for list in lists { for t in list where Int(t.term) < extra.count { extra[Int(t.term)] += 1 } }
+        for i in postings.indices where extra[i] > 0 { postings[i].reserveCapacity(postings[i].count + extra[i]) }
+        slotLabel.reserveCapacity(slotLabel.count + labels.count)
+        slotLength.reserveCapacity(slotLength.count + labels.count)
+        slotTerms.reserveCapacity(slotTerms.count + labels.count)
+        live.reserveCapacity(live.count + labels.count)
+        slotOf.reserveCapacity(slotOf.count + labels.count)
+        for (label, list) in zip(labels, lists) { add(label, list) }
+    }
+
     /// Removes a chunk; false when it was not indexed.
     @discardableResult public mutating func remove(_ label: UInt64) -> Bool {
         guard let slot = slotOf.removeValue(forKey: label) else { return false }
@@ -129,36 +144,92 @@ public struct BM25Index: Sendable {
 
     /// The `k` best chunks for the query terms (only those `accept` lets through), best first;
     /// ties by label so results are stable.
+    ///
+    /// Scores accumulate in an array indexed by slot (a query's common words touch tens of
+    /// thousands of postings, too many for a dictionary), and a k-sized heap keeps the best of
+    /// the slots touched, so nothing is sorted but the answer.
     public func search(_ queryTerms: [String], k: Int, accept: ((UInt64) -> Bool)? = nil) -> [(label: UInt64, score: Float)] {
         let n = Double(slotOf.count)
         guard n > 0, k > 0 else { return [] }
-        let avg = Double(totalLength) / n
+        let avg = max(Double(totalLength) / n, 1e-9)
         let (k1, b) = (parameters.k1, parameters.b)
-        var scores = [Int32: Double]()
         // A query term repeated counts once per occurrence, as in Lucene's BooleanQuery of term clauses.
         var weights = [UInt32: Double]()
         for t in queryTerms {
             guard let id = termIds[t] else { continue }
             weights[id, default: 0] += 1
         }
-        for (id, times) in weights {
+        guard !weights.isEmpty else { return [] }
+        var scores = [Double](repeating: 0, count: slotLabel.count)
+        var touched = [Int32]()
+        // Terms in id order: the same additions in the same order on every backend and run.
+        for (id, times) in weights.sorted(by: { $0.key < $1.key }) {
             let df = Double(documentFrequency[Int(id)])
             guard df > 0 else { continue }
-            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-            for p in postings[Int(id)] where live[Int(p.slot)] {
-                let tf = Double(p.tf), dl = Double(slotLength[Int(p.slot)])
-                scores[p.slot, default: 0] += times * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / max(avg, 1e-9)))
+            let w = times * log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1)
+            postings[Int(id)].withUnsafeBufferPointer { list in
+                for p in list {
+                    let s = Int(p.slot)
+                    guard live[s] else { continue }
+                    let tf = Double(p.tf)
+                    if scores[s] == 0 { touched.append(p.slot) }
+                    scores[s] += w * tf / (tf + k1 * (1 - b + b * Double(slotLength[s]) / avg))
+                }
             }
         }
-        var ranked = [(label: UInt64, score: Float)]()
-        ranked.reserveCapacity(scores.count)
-        for (slot, s) in scores {
+        var heap = TopK(k)
+        for slot in touched {
             let label = slotLabel[Int(slot)]
             if let accept, !accept(label) { continue }
-            ranked.append((label, Float(s)))
+            heap.offer(label, Float(scores[Int(slot)]))
         }
-        ranked.sort { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
-        return Array(ranked.prefix(k))
+        return heap.sorted()
+    }
+}
+
+/// The k best (label, score) pairs seen: a binary min-heap whose root is the worst kept, by
+/// score, then by label (a larger label is worse), so ties resolve as a full sort would.
+struct TopK {
+    private var items: [(label: UInt64, score: Float)] = []
+    private let k: Int
+    init(_ k: Int) {
+        self.k = k
+        items.reserveCapacity(k)
+    }
+
+    /// a is worse than b.
+    @inline(__always) private static func worse(_ a: (label: UInt64, score: Float), _ b: (label: UInt64, score: Float)) -> Bool {
+        a.score != b.score ? a.score < b.score : a.label > b.label
+    }
+
+    mutating func offer(_ label: UInt64, _ score: Float) {
+        let x = (label: label, score: score)
+        if items.count < k {
+            items.append(x)
+            var i = items.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard Self.worse(items[i], items[p]) else { break }
+                items.swapAt(i, p)
+                i = p
+            }
+        } else if Self.worse(items[0], x) {
+            items[0] = x
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, Self.worse(items[l], items[m]) { m = l }
+                if r < items.count, Self.worse(items[r], items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+    }
+
+    func sorted() -> [(label: UInt64, score: Float)] {
+        items.sorted { Self.worse($1, $0) }
     }
 }
 

@@ -68,10 +68,15 @@ public struct SearchState: Sendable {
     mutating func addChunks(_ c: ChunkVectors) -> [UInt64] {
         var unindexed = Set(c.missingTerms)
         let termCount = lexical.terms.count
+        var labels = [UInt64](), lists = [[BM25Index.TermFrequency]]()
+        labels.reserveCapacity(c.count)
+        lists.reserveCapacity(c.count)
         for i in 0..<c.count where !unindexed.contains(i) {
             guard let list = TermCodec.decode(c.terms(at: i), termCount: termCount) else { unindexed.insert(i); continue }
-            lexical.add(c.labels[i], list)
+            labels.append(c.labels[i])
+            lists.append(list)
         }
+        lexical.addAll(labels, lists)
         let missing = unindexed.sorted().map { c.labels[$0] }
         guard vectors.isEmpty, freeSlots.isEmpty, c.dimensions == dimensions else {
             for i in 0..<c.count { addChunk(c.labels[i], document: c.documentIds[i], vector: c.vector(at: i), terms: nil) }

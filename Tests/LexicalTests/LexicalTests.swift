@@ -155,5 +155,32 @@ import Testing
         #expect(TermCodec.decode(bytes, termCount: 2) == nil)
         #expect(TermCodec.decode([UInt8](), termCount: 0) == [])
         #expect(list.first { idx.terms[Int($0.term)] == "c" }?.tf == UInt16.max)
+        // A collection that is not contiguous decodes alike.
+        #expect(TermCodec.decode(bytes.lazy.map { $0 }, termCount: idx.terms.count) == list)
+        #expect(TermCodec.decode(ArraySlice(bytes), termCount: idx.terms.count) == list)
+    }
+
+    /// The k-heap returns what a full sort would, ties by label, for every k.
+    @Test func topKEqualsAFullSort() {
+        var rng = SystemRandomNumberGenerator()
+        let words = (0..<8).map { "w\($0)" }
+        let texts = (0..<300).map { _ in (0..<Int.random(in: 1...6, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") }
+        let idx = Self.index(texts)
+        let all = idx.search(["w1", "w2"], k: 1_000)
+        let sorted = all.sorted { $0.score != $1.score ? $0.score > $1.score : $0.label < $1.label }
+        #expect(all.map(\.label) == sorted.map(\.label))
+        for k in [1, 2, 7, 50, 299] { #expect(idx.search(["w1", "w2"], k: k).map(\.label) == Array(sorted.prefix(k)).map(\.label)) }
+    }
+
+    /// A bulk load builds the same index as adding one by one.
+    @Test func bulkLoadEqualsSingleAdds() {
+        var one = BM25Index(), bulk = BM25Index()
+        let lists = Self.docs.map { one.termList(Analyzer.frequencies($0)) }
+        for (i, l) in lists.enumerated() { one.add(UInt64(i), l) }
+        bulk = BM25Index(terms: one.terms)
+        bulk.addAll(lists.indices.map(UInt64.init), lists)
+        for q in ["quick fox", "the", "lazy dog"] {
+            #expect(one.search(Analyzer.terms(q), k: 10).map(\.label) == bulk.search(Analyzer.terms(q), k: 10).map(\.label))
+        }
     }
 }
