@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HERE, call, ensure_collection, percentile, read_jsonl  # noqa: E402
+from common import HERE, call, ensure_collection, percentile, read_jsonl, sha1  # noqa: E402
 
 MODES = {}  # filled from the command line (default: dense, lexical, RRF k=60, alpha 0.3/0.5/0.7)
 
@@ -103,13 +103,16 @@ def debian(a, results):
     queries = read_jsonl(os.path.join(a.data, "queries.jsonl"))
     if a.max_queries:
         queries = queries[:a.max_queries]
+    if a.debian_sample:  # a deterministic sample spread over the alphabet: smallest sha1(qid)
+        queries = sorted(queries, key=lambda q: sha1(q["qid"]))[:a.debian_sample]
     info, ingest = ensure_collection(a.url, a.collection, corpus, reuse=a.reuse)
     print(f"debian: {info['documents']} documents, {info['chunks']} chunks, {info['terms']} terms, "
           f"basis {info['coarse_basis']}; ingest {ingest}", file=sys.stderr)
     per_mode = run_queries(a.url, a.collection, queries, MODES, "debian")
     summary = summarise(per_mode, len(queries))
     print_table(f"Debian package descriptions: {len(queries)} summaries -> {len(corpus)} long descriptions", summary)
-    results["debian"] = {"collection": info, "ingest": ingest, "modes": summary}
+    results["debian"] = {"collection": info, "ingest": ingest, "queries": len(queries),
+                         "sample": f"smallest sha1(qid), {a.debian_sample}" if a.debian_sample else "all", "modes": summary}
 
 
 def xling(a, results):
@@ -153,6 +156,7 @@ def main():
     ap.add_argument("--sets", default="xling,debian")
     ap.add_argument("--reuse", action="store_true", help="keep existing collections, ingesting only missing documents")
     ap.add_argument("--max-queries", type=int, default=0, help="first N queries per file only (smoke runs)")
+    ap.add_argument("--debian-sample", type=int, default=0, help="Debian set: only the N queries with the smallest sha1(qid)")
     ap.add_argument("--fusion-k", default="60", help="RRF constants to run, comma-separated ('' for none)")
     ap.add_argument("--alpha", default="0.3,0.5,0.7", help="weighted-fusion alphas (dense weight), comma-separated")
     ap.add_argument("--no-lexical", action="store_true", help="leave out the lexical-only mode (sweeps)")
