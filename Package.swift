@@ -95,7 +95,7 @@ let package = Package(
         ]),
         .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine", "HNSW"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore", "Lexical"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [
             "NestorHTTP", "Retrieval", "StoreSQLite", "EmbeddingEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

@@ -148,18 +148,32 @@ public struct BM25Index: Sendable {
     /// Scores accumulate in an array indexed by slot (a query's common words touch tens of
     /// thousands of postings, too many for a dictionary), and a k-sized heap keeps the best of
     /// the slots touched, so nothing is sorted but the answer.
-    public func search(_ queryTerms: [String], k: Int, accept: ((UInt64) -> Bool)? = nil) -> [(label: UInt64, score: Float)] {
+    ///
+    /// Each hit also carries its `coverage`: the idf-weighted share of the query's distinct
+    /// terms that the chunk contains, where a term the collection lacks weighs as much as the
+    /// rarest possible one (df 0). 1 means every query word is there; a query in another
+    /// language than the text matches few of its words and gets a small coverage even when a
+    /// stray shared word gives it a high BM25 — what hybrid fusion uses to trust the lexical
+    /// side only as far as the query is really matched.
+    public func search(_ queryTerms: [String], k: Int, accept: ((UInt64) -> Bool)? = nil) -> [(label: UInt64, score: Float, coverage: Float)] {
         let n = Double(slotOf.count)
         guard n > 0, k > 0 else { return [] }
         let avg = max(Double(totalLength) / n, 1e-9)
         let (k1, b) = (parameters.k1, parameters.b)
         // A query term repeated counts once per occurrence, as in Lucene's BooleanQuery of term clauses.
         var weights = [UInt32: Double]()
+        let maxIdf = log(1 + (n + 0.5) / 0.5)
+        var unknown = Set<String>()
         for t in queryTerms {
-            guard let id = termIds[t] else { continue }
+            guard let id = termIds[t] else { unknown.insert(t); continue }
             weights[id, default: 0] += 1
         }
         guard !weights.isEmpty else { return [] }
+        func idf(_ id: UInt32) -> Double {
+            let df = Double(documentFrequency[Int(id)])
+            return log(1 + (n - df + 0.5) / (df + 0.5))
+        }
+        let queryMass = Double(unknown.count) * maxIdf + weights.keys.reduce(0) { $0 + idf($1) }
         var scores = [Double](repeating: 0, count: slotLabel.count)
         var touched = [Int32]()
         // Terms in id order: the same additions in the same order on every backend and run.
@@ -181,16 +195,21 @@ public struct BM25Index: Sendable {
         for slot in touched {
             let label = slotLabel[Int(slot)]
             if let accept, !accept(label) { continue }
-            heap.offer(label, Float(scores[Int(slot)]))
+            heap.offer(label, Float(scores[Int(slot)]), slot: slot)
         }
-        return heap.sorted()
+        return heap.sorted().map { h in
+            var mass = 0.0
+            for t in slotTerms[Int(h.slot)] where weights[t.term] != nil { mass += idf(t.term) }
+            return (h.label, h.score, Float(queryMass > 0 ? min(1, mass / queryMass) : 0))
+        }
     }
 }
 
 /// The k best (label, score) pairs seen: a binary min-heap whose root is the worst kept, by
 /// score, then by label (a larger label is worse), so ties resolve as a full sort would.
 struct TopK {
-    private var items: [(label: UInt64, score: Float)] = []
+    typealias Item = (label: UInt64, score: Float, slot: Int32)
+    private var items: [Item] = []
     private let k: Int
     init(_ k: Int) {
         self.k = k
@@ -198,12 +217,12 @@ struct TopK {
     }
 
     /// a is worse than b.
-    @inline(__always) private static func worse(_ a: (label: UInt64, score: Float), _ b: (label: UInt64, score: Float)) -> Bool {
+    @inline(__always) private static func worse(_ a: Item, _ b: Item) -> Bool {
         a.score != b.score ? a.score < b.score : a.label > b.label
     }
 
-    mutating func offer(_ label: UInt64, _ score: Float) {
-        let x = (label: label, score: score)
+    mutating func offer(_ label: UInt64, _ score: Float, slot: Int32 = -1) {
+        let x = (label: label, score: score, slot: slot)
         if items.count < k {
             items.append(x)
             var i = items.count - 1
@@ -228,7 +247,7 @@ struct TopK {
         }
     }
 
-    func sorted() -> [(label: UInt64, score: Float)] {
+    func sorted() -> [Item] {
         items.sorted { Self.worse($1, $0) }
     }
 }

@@ -17,6 +17,17 @@ public enum Fusion: Sendable, Equatable {
     case weighted(alpha: Double)
 }
 
+/// How much a hybrid search trusts each lexical hit.
+public enum LexicalWeighting: String, Sendable, Equatable {
+    /// The lexical contribution of a hit is scaled by its coverage: the idf-weighted share of
+    /// the query's terms it contains (`BM25Index.search`). A cross-lingual query that shares
+    /// one stray word with a text then barely moves the dense ranking, while a query naming an
+    /// identifier the text holds keeps its full lexical weight.
+    case coverage
+    /// Plain fusion: every lexical hit counts fully.
+    case none
+}
+
 /// How one search runs; the service fills the defaults.
 public struct SearchOptions: Sendable, Equatable {
     public var topK: Int
@@ -33,13 +44,16 @@ public struct SearchOptions: Sendable, Equatable {
     public var exactBelow: Int
     public var mode: SearchMode
     public var fusion: Fusion
+    /// How far a hybrid search trusts each lexical hit (see `LexicalWeighting`).
+    public var lexicalWeighting: LexicalWeighting
     /// Candidates each ranking brings to a hybrid fusion.
     public var fusionDepth: Int
     /// The query text the lexical side analyses (nil for a vector-only query: no lexical side).
     public var text: String?
 
     public init(topK: Int = 10, rerankDepth: Int = 100, ef: Int = 100, filter: MetadataFilter? = nil, exact: Bool = false,
-                exactFilterLimit: Int = 2_000, exactBelow: Int = 0, mode: SearchMode = .dense, fusion: Fusion = .reciprocalRank(k: 60),
+                exactFilterLimit: Int = 2_000, exactBelow: Int = 0, mode: SearchMode = .dense, fusion: Fusion = .weighted(alpha: 0.5),
+                lexicalWeighting: LexicalWeighting = .coverage,
                 fusionDepth: Int = 100, text: String? = nil) {
         self.topK = topK
         self.rerankDepth = rerankDepth
@@ -50,6 +64,7 @@ public struct SearchOptions: Sendable, Equatable {
         self.exactBelow = exactBelow
         self.mode = mode
         self.fusion = fusion
+        self.lexicalWeighting = lexicalWeighting
         self.fusionDepth = fusionDepth
         self.text = text
     }
@@ -64,6 +79,8 @@ public struct SearchHit: Sendable, Equatable {
     /// 1-based ranks in the dense and lexical rankings, when the chunk was in them.
     public var denseRank: Int?
     public var lexicalRank: Int?
+    /// For a lexical hit: the idf-weighted share of the query's terms the chunk contains.
+    public var lexicalCoverage: Float?
 
     public init(label: UInt64, documentId: String, score: Float, denseRank: Int? = nil, lexicalRank: Int? = nil) {
         self.label = label

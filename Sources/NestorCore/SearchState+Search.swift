@@ -26,7 +26,7 @@ extension SearchState {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let lexical = lexicalRanking(o.text ?? "", k: d.topK, allowed: allowed)
             let t1 = DispatchTime.now().uptimeNanoseconds
-            out.hits = Self.fuse(dense: out.hits, lexical: lexical, fusion: o.fusion, k: o.topK)
+            out.hits = Self.fuse(dense: out.hits, lexical: lexical, fusion: o.fusion, weighting: o.lexicalWeighting, k: o.topK)
             out.lexicalSeconds = Double(t1 - t0) / 1e9
             out.fusionSeconds = Self.seconds(since: t1)
             return out
@@ -40,12 +40,18 @@ extension SearchState {
         let terms = Analyzer.terms(text, options: analyzer)
         let accept: ((UInt64) -> Bool)? = allowed.map { set in { label in documentOf[label].map(set.contains) ?? false } }
         return lexical.search(terms, k: k, accept: accept).enumerated().compactMap { i, r in
-            documentOf[r.label].map { SearchHit(label: r.label, documentId: $0, score: r.score, lexicalRank: i + 1) }
+            documentOf[r.label].map {
+                var h = SearchHit(label: r.label, documentId: $0, score: r.score, lexicalRank: i + 1)
+                h.lexicalCoverage = r.coverage
+                return h
+            }
         }
     }
 
     /// Merges a dense and a lexical ranking (each best first) into the top `k`.
-    static func fuse(dense: [SearchHit], lexical: [SearchHit], fusion: Fusion, k: Int) -> [SearchHit] {
+    /// With `.coverage` weighting, each lexical contribution is scaled by the hit's coverage of
+    /// the query's terms (measured on the Debian and cross-lingual sets: README, *Hybrid search*).
+    static func fuse(dense: [SearchHit], lexical: [SearchHit], fusion: Fusion, weighting: LexicalWeighting = .coverage, k: Int) -> [SearchHit] {
         var merged = [UInt64: SearchHit]()
         for (i, h) in dense.enumerated() {
             var x = h
@@ -55,7 +61,9 @@ extension SearchState {
         for (i, h) in lexical.enumerated() {
             if merged[h.label] == nil { merged[h.label] = h }
             merged[h.label]?.lexicalRank = i + 1
+            merged[h.label]?.lexicalCoverage = h.lexicalCoverage
         }
+        func trust(_ h: SearchHit) -> Double { weighting == .coverage ? Double(h.lexicalCoverage ?? 1) : 1 }
         let denseScore = Dictionary(uniqueKeysWithValues: dense.map { ($0.label, $0.score) })
         let lexicalScore = Dictionary(uniqueKeysWithValues: lexical.map { ($0.label, $0.score) })
         let (dMin, dMax) = (dense.map(\.score).min() ?? 0, dense.map(\.score).max() ?? 0)
@@ -65,11 +73,11 @@ extension SearchState {
             let h = out[i]
             switch fusion {
             case .reciprocalRank(let c):
-                let r = (h.denseRank.map { 1 / Double(c + $0) } ?? 0) + (h.lexicalRank.map { 1 / Double(c + $0) } ?? 0)
+                let r = (h.denseRank.map { 1 / Double(c + $0) } ?? 0) + (h.lexicalRank.map { trust(h) / Double(c + $0) } ?? 0)
                 out[i].score = Float(r)
             case .weighted(let alpha):
                 let d = denseScore[h.label].map { dMax > dMin ? Double(($0 - dMin) / (dMax - dMin)) : 1 } ?? 0
-                let l = lexicalScore[h.label].map { lMax > 0 ? Double($0 / lMax) : 0 } ?? 0
+                let l = lexicalScore[h.label].map { lMax > 0 ? Double($0 / lMax) * trust(h) : 0 } ?? 0
                 out[i].score = Float(alpha * d + (1 - alpha) * l)
             }
         }

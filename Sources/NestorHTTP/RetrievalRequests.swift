@@ -55,7 +55,7 @@ extension RetrievalAPI {
 
     static func searchRequest(_ body: JSONBody) throws -> SearchRequest {
         try body.only(["collection", "query", "vector", "top_k", "offset", "rerank_depth", "ef", "filter", "exact", "group_by_document", "include",
-                       "mode", "fusion_k", "alpha", "rerank"])
+                       "mode", "fusion_k", "alpha", "rerank", "lexical_weighting"])
         var mode: SearchMode?
         if let m = try body.string("mode") {
             guard let parsed = SearchMode(rawValue: m) else {
@@ -91,6 +91,13 @@ extension RetrievalAPI {
                 include.insert(i)
             }
         }
+        var weighting: LexicalWeighting?
+        if let w = try body.string("lexical_weighting") {
+            guard let parsed = LexicalWeighting(rawValue: w) else {
+                throw APIError.badRequest("'lexical_weighting' must be coverage or none, got \"\(w)\"", param: "lexical_weighting")
+            }
+            weighting = parsed
+        }
         var rerank: RerankStage?
         if body.has("rerank") {
             guard let r = try body.object("rerank") else { throw APIError.badRequest("'rerank' must be an object {top_n?, depth?}", param: "rerank") }
@@ -101,7 +108,8 @@ extension RetrievalAPI {
                              rerankDepth: try body.int("rerank_depth"),
                              ef: try body.int("ef"), filter: filter, exact: try body.bool("exact") ?? false,
                              groupByDocument: try body.bool("group_by_document") ?? false, include: include, mode: mode,
-                             fusionK: try body.int("fusion_k"), alpha: try body.double("alpha"), rerank: rerank)
+                             fusionK: try body.int("fusion_k"), alpha: try body.double("alpha"), rerank: rerank,
+                             lexicalWeighting: weighting)
     }
 
     private static func floats(_ a: [Any]) -> [Float]? {

@@ -24,14 +24,15 @@ extension RetrievalService {
         }
         // A page is the head of offset + top_k hits less its first offset, searched as deep as that head.
         let want = offset + topK
-        let depth = r.rerankDepth ?? max(100, (depthFactor ?? 10) * want)
+        // (A default past the limit is capped: a lexical search for 1,000 hits must not fail on it.)
+        let depth = r.rerankDepth ?? min(10_000, max(100, (depthFactor ?? 10) * want))
         guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
         let ef = r.ef ?? max(depth, 64)
         guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
         let mode = r.mode ?? settings.defaultMode
         let fusion: Fusion
         switch (r.fusionK, r.alpha) {
-        case (nil, nil): fusion = .reciprocalRank(k: settings.defaultFusionK)
+        case (nil, nil): fusion = .weighted(alpha: settings.defaultAlpha)
         case (let k?, nil):
             guard (1...10_000).contains(k) else { throw RetrievalError(.invalid, "'fusion_k' must be between 1 and 10000, got \(k)", param: "fusion_k") }
             fusion = .reciprocalRank(k: k)
@@ -40,8 +41,9 @@ extension RetrievalService {
             fusion = .weighted(alpha: a)
         default: throw RetrievalError(.invalid, "give 'fusion_k' (reciprocal-rank fusion) or 'alpha' (weighted scores), not both", param: "alpha")
         }
-        if mode != .hybrid, r.fusionK != nil || r.alpha != nil {
-            throw RetrievalError(.invalid, "'fusion_k' and 'alpha' apply to mode hybrid only", param: r.alpha != nil ? "alpha" : "fusion_k")
+        if mode != .hybrid, r.fusionK != nil || r.alpha != nil || r.lexicalWeighting != nil {
+            throw RetrievalError(.invalid, "'fusion_k', 'alpha' and 'lexical_weighting' apply to mode hybrid only",
+                                 param: r.alpha != nil ? "alpha" : r.fusionK != nil ? "fusion_k" : "lexical_weighting")
         }
         var text: String?
         if case .text(let t) = r.query { text = t }
@@ -51,7 +53,7 @@ extension RetrievalService {
         // Below the crossover an exact scan answers, unless the request tunes the graph itself.
         let planned = r.rerankDepth == nil && r.ef == nil ? settings.exactSearchThreshold : 0
         return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, exactBelow: planned, mode: mode,
-                             fusion: fusion, fusionDepth: max(100, 2 * want), text: text)
+                             fusion: fusion, lexicalWeighting: r.lexicalWeighting ?? .coverage, fusionDepth: max(100, 2 * want), text: text)
     }
 
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and

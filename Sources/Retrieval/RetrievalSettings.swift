@@ -24,8 +24,9 @@ public struct RetrievalSettings: Sendable {
     /// The rerank depth is calibrated on a collection's own vectors once it is past the exact
     /// threshold, and again each time it has doubled; the target is this recall@10 of exact.
     public var calibrationTarget = 0.995
-    /// RRF's constant (Cormack et al.'s 60).
-    public var defaultFusionK = 60
+    /// Hybrid fusion without `fusion_k` or `alpha`: the weighted combination with this dense
+    /// weight, lexical hits scaled by their coverage of the query (README, *Hybrid search*).
+    public var defaultAlpha = 0.5
     /// Document ids: 1 to this many UTF-8 bytes.
     public var maxIdBytes = 512
     /// A document's metadata as canonical JSON text, at most this many bytes.

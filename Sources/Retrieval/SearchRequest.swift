@@ -19,17 +19,19 @@ public struct SearchRequest: Sendable {
     public var include: Set<SearchInclude>
     /// nil = the service's default mode.
     public var mode: SearchMode?
-    /// How a hybrid search fuses (nil = reciprocal-rank fusion with k 60); `fusionK` and `alpha`
-    /// pick RRF's constant or the weighted combination.
+    /// How a hybrid search fuses (nil = the weighted combination with alpha 0.5); `fusionK`
+    /// picks reciprocal-rank fusion with that constant, `alpha` the weighted combination's.
     public var fusionK: Int?
     public var alpha: Double?
+    /// nil = `.coverage`: a lexical hit counts as far as it covers the query's terms.
+    public var lexicalWeighting: LexicalWeighting?
     /// Rescore the head of the ranking with the served cross-encoder (nil = no rerank stage).
     public var rerank: RerankStage?
 
     public init(collection: String, query: SearchQuery, topK: Int? = nil, offset: Int? = nil, rerankDepth: Int? = nil, ef: Int? = nil,
                 filter: MetadataFilter? = nil, exact: Bool = false, groupByDocument: Bool = false,
                 include: Set<SearchInclude> = [.text, .metadata], mode: SearchMode? = nil, fusionK: Int? = nil, alpha: Double? = nil,
-                rerank: RerankStage? = nil) {
+                rerank: RerankStage? = nil, lexicalWeighting: LexicalWeighting? = nil) {
         self.collection = collection
         self.query = query
         self.topK = topK
@@ -44,6 +46,7 @@ public struct SearchRequest: Sendable {
         self.fusionK = fusionK
         self.alpha = alpha
         self.rerank = rerank
+        self.lexicalWeighting = lexicalWeighting
     }
 }
 

@@ -64,8 +64,13 @@ import Testing
             #expect(((lexical.json["hits"] as? [[String: Any]]) ?? []).map { $0["document_id"] as? String } == ["apt"])
             let hybrid = try await client.post("/search", ["collection": "m", "query": "cp reflink copy", "mode": "hybrid", "top_k": 3])
             let hits = (hybrid.json["hits"] as? [[String: Any]]) ?? []
-            #expect(hybrid.json["score_type"] as? String == "rrf" && hits.first?["document_id"] as? String == "cp")
+            #expect(hybrid.json["score_type"] as? String == "weighted" && hits.first?["document_id"] as? String == "cp")
             #expect(hits.first?["lexical_rank"] as? Int == 1 && hits.allSatisfy { $0.keys.contains("dense_rank") })
+            let rrf = try await client.post("/search", ["collection": "m", "query": "cp reflink copy", "mode": "hybrid", "top_k": 3, "fusion_k": 60,
+                                                        "lexical_weighting": "none"])
+            #expect(rrf.json["score_type"] as? String == "rrf" && ((rrf.json["hits"] as? [[String: Any]]) ?? []).first?["document_id"] as? String == "cp")
+            // A lexical search may ask for 1,000 hits: the dense side's default depth does not get in the way.
+            #expect(try await client.post("/search", ["collection": "m", "query": "cp", "mode": "lexical", "top_k": 1000]).status == .ok)
             let weighted = try await client.post("/search", ["collection": "m", "query": "cp", "mode": "hybrid", "alpha": 0.2,
                                                              "filter": ["k": 1]])
             let wh = (weighted.json["hits"] as? [[String: Any]]) ?? []
@@ -73,6 +78,7 @@ import Testing
             for (body, param) in [
                 (["mode": "sparse"], "mode"), (["mode": "hybrid", "alpha": 1.5], "alpha"), (["mode": "hybrid", "alpha": 0.5, "fusion_k": 10], "alpha"),
                 (["mode": "dense", "fusion_k": 10], "fusion_k"), (["mode": "hybrid", "fusion_k": 0], "fusion_k"),
+                (["mode": "hybrid", "lexical_weighting": "idf"], "lexical_weighting"), (["mode": "dense", "lexical_weighting": "none"], "lexical_weighting"),
             ] as [([String: Any], String)] {
                 var b = body
                 b["collection"] = "m"
