@@ -29,7 +29,8 @@ extension RetrievalService {
         guard depth >= 0, depth <= 10_000 else { throw RetrievalError(.invalid, "'rerank_depth' must be between 0 and 10000, got \(depth)", param: "rerank_depth") }
         let ef = r.ef ?? max(depth, 64)
         guard ef >= 1, ef <= 10_000 else { throw RetrievalError(.invalid, "'ef' must be between 1 and 10000, got \(ef)", param: "ef") }
-        let mode = r.mode ?? settings.defaultMode
+        let isText = if case .text = r.query { true } else { false }
+        let mode = r.mode ?? (isText ? settings.defaultMode : .dense)
         let fusion: Fusion
         switch (r.fusionK, r.alpha) {
         case (nil, nil): fusion = .weighted(alpha: settings.defaultAlpha)

@@ -16,8 +16,9 @@ public struct RetrievalSettings: Sendable {
     public var maxChunksPerRequest = 4_096
     public var maxTopK = 1_000
     public var defaultTopK = 10
-    /// The mode of a search that names none (see README, *Hybrid search*, for why).
-    public var defaultMode: SearchMode = .dense
+    /// The mode of a text search that names none (see README, *Hybrid search*, for why); a
+    /// search by vector has no text for the lexical side and is dense.
+    public var defaultMode: SearchMode = .hybrid
     /// Collections of at most this many chunks are searched exactly (full scan): below the
     /// crossover measured with `IndexBenchmark crossover` a scan costs no more than the graph.
     public var exactSearchThreshold = 3_000

@@ -169,7 +169,9 @@ def test_console_collection_ingest_search(console_server, browser, tmp_path):
 
     # Search in German: the cp file first.
     tab(d, "search")
-    assert css(d, "#search-mode").get_attribute("value") == "dense"
+    # Hybrid, the server's default for text, is preselected once the OpenAPI document lists it; dense is picked here.
+    wait(d, lambda: css(d, "#search-mode").get_attribute("value") == "hybrid")
+    d.execute_script("const s = document.querySelector('#search-mode'); s.value = 'dense'; s.dispatchEvent(new Event('change'));")
     css(d, "#search-query").send_keys("Wie kopiere ich eine Datei?")
     css(d, "#search-topk").clear()
     css(d, "#search-topk").send_keys("5")

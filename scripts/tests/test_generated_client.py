@@ -80,7 +80,7 @@ def test_round_trip(api, server):
     assert ingested.chunks == 3
 
     found = search.sync(client=c, body=SearchRequest(collection=name, query="Wie kopiere ich eine Datei?", top_k=2))
-    assert isinstance(found, SearchResponse) and found.score_type == "cosine"
+    assert isinstance(found, SearchResponse) and found.score_type == SearchResponseScoreType.WEIGHTED
     assert found.hits[0].document_id == "guide/copy files.md" and found.hits[0].id == "guide/copy files.md#0"
     assert found.next_offset == 2
     rest = search.sync(client=c, body=SearchRequest(collection=name, query="Wie kopiere ich eine Datei?", top_k=2,

@@ -120,7 +120,7 @@ def test_ingest_document_kinds_generated_ids_and_create_collection(client):
 
 def test_search_typed_hits(client, corpus):
     r = client.search("pyclient", "Wie kopiere ich eine Datei?", top_k=3)
-    assert isinstance(r, SearchResult) and r.score_type == "cosine" and len(r) == 3
+    assert isinstance(r, SearchResult) and r.score_type == "weighted" and r.mode == "hybrid" and len(r) == 3
     assert r.hits[0].document_id in {"cp", "scp"}
     for h in r:
         assert isinstance(h, Hit) and h.id == f"{h.document_id}#{h.chunk_index}"
@@ -136,12 +136,14 @@ def test_search_typed_hits(client, corpus):
 
 
 def test_search_modes(client, corpus):
-    dense = client.search("pyclient", "rsync", top_k=3)
+    dense = client.search("pyclient", "rsync", top_k=3, mode="dense")
     assert dense.mode == "dense" and dense.score_type == "cosine" and dense.hits[0].dense_rank is None
+    default = client.search("pyclient", "rsync", top_k=3)
+    assert default.mode == "hybrid" and default.score_type == "weighted"
     lexical = client.search("pyclient", "rsync synchronisiert", top_k=3, mode="lexical")
     assert lexical.mode == "lexical" and lexical.score_type == "bm25" and lexical.path == "none"
     assert lexical.hits[0].document_id == "rsync"
-    hybrid = client.search("pyclient", "rsync Verzeichnisse", top_k=5, mode="hybrid")
+    hybrid = client.search("pyclient", "rsync Verzeichnisse", top_k=5, mode="hybrid", fusion_k=60)
     assert hybrid.mode == "hybrid" and hybrid.score_type == "rrf" and hybrid.hits[0].document_id == "rsync"
     assert hybrid.hits[0].dense_rank >= 1 and hybrid.hits[0].lexical_rank == 1
     weighted = client.search("pyclient", "rsync", top_k=3, mode="hybrid", alpha=0.5)

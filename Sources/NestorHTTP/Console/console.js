@@ -5,13 +5,13 @@
 const KEY_STORE = 'nestor.apiKey';
 const INGEST_BATCH = 32;
 const POLL_MS = 5000;
-// Search modes. Only dense is served today. A mode becomes usable when the server's OpenAPI
-// document lists it (SearchRequest.mode.enum) or by flipping `ready` here; the request carries
-// `mode` only for a mode other than dense (the server refuses fields it does not know).
+// Search modes. A mode becomes usable when the server's OpenAPI document lists it
+// (SearchRequest.mode.enum) or by flipping `ready` here; the request always names the mode
+// chosen, since the server's default (hybrid for a text query) need not be the one shown.
 const MODES = [
+  { value: 'hybrid', label: 'hybrid (embeddings + BM25)', ready: false },
   { value: 'dense', label: 'dense (embeddings)', ready: true },
-  { value: 'lexical', label: 'lexical', ready: false },
-  { value: 'hybrid', label: 'hybrid', ready: false },
+  { value: 'lexical', label: 'lexical (BM25)', ready: false },
 ];
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -269,8 +269,12 @@ function confirmDelete(c) {
 // Search.
 
 const modeSelect = $('#search-mode');
+// Until the user picks a mode, the first served one in MODES' order is shown (hybrid, the
+// server's default for text queries, once the server says it serves it).
+let modePicked = false;
+modeSelect.addEventListener('change', () => { modePicked = true; });
 function renderModes() {
-  const keep = modeSelect.value || 'dense';
+  const keep = modePicked ? modeSelect.value : (MODES.find((m) => m.ready)?.value ?? 'dense');
   modeSelect.replaceChildren(...MODES.map((m) => h('option', { value: m.value, disabled: !m.ready, text: m.ready ? m.label : `${m.label} (not served yet)` })));
   modeSelect.value = MODES.some((m) => m.ready && m.value === keep) ? keep : 'dense';
   const unready = MODES.filter((m) => !m.ready).map((m) => m.value);
@@ -327,7 +331,7 @@ $('#search-form').addEventListener('submit', async (e) => {
   }
   const query = $('#search-query').value;
   const body = { collection: $('#search-collection').value, query, top_k: Number($('#search-topk').value) };
-  if (modeSelect.value !== 'dense') body.mode = modeSelect.value;
+  body.mode = modeSelect.value;
   if (filter.value !== undefined) body.filter = filter.value;
   const button = $('#search-submit');
   button.disabled = true;
@@ -664,7 +668,7 @@ async function refreshServer({ withModels = false } = {}) {
     const failed = [models, metrics].find((p) => p.status === 'rejected');
     showError($('#server-error'), failed ? failed.reason : null);
     if (model) {
-      const aliases = models.value.data.map((d) => d.id).filter((id) => id !== model.id);
+      const aliases = models.value.data.filter((d) => d.task !== 'rerank').map((d) => d.id).filter((id) => id !== model.id);
       $('#server-model').replaceChildren(...[
         fact('Model', model.id, 'model'), model.root && model.root !== model.id ? fact('Root', model.root, 'root') : null,
         fact('Dimensions', String(model.dimensions ?? '–'), 'dimensions'),

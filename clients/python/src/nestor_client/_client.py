@@ -237,9 +237,11 @@ class NestorClient:
         `filter` uses the vector-store syntax (`{"lang": "de"}`, `{"year": {"$gte": 2020}}`,
         `$in`, `$and`, `$or`, …). Page with `offset`: the result's `next_offset` is the offset of
         the next page, None on the last (offset + top_k is at most 1000). `include` picks from
-        "text", "metadata", "vector" (default text and metadata). `mode` is "dense" (the
-        server's default), "lexical" (BM25; needs `query`) or "hybrid", fused by reciprocal rank
-        (`fusion_k`, default 60) or by weighted scores (`alpha`, the dense side's weight).
+        "text", "metadata", "vector" (default text and metadata). `mode` is "hybrid" (the
+        server's default for a text query: embeddings and BM25 fused by weighted scores, `alpha`
+        the dense side's weight, default 0.5, each lexical hit weighted by its coverage of the
+        query; or by reciprocal rank with `fusion_k`), "dense" (the default for `vector`) or
+        "lexical" (BM25; needs `query`).
         `rerank=True` (or `{"depth": 50}`) rescores the head with the server's cross-encoder
         (`serve --rerank-model`) and returns the best `top_k` by its score."""
         body: Dict[str, Any] = {"collection": collection, "top_k": top_k}
