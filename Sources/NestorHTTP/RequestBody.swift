@@ -35,7 +35,7 @@ struct JSONBody {
         if let type = request.headers[.contentType], !isJSONMediaType(type) {
             throw APIError(.unsupportedMediaType, "the request body must be JSON (Content-Type: application/json), got \(type)")
         }
-        let data = Data(buffer.readableBytesView)
+        let data = escapingByteOrderMarks(Data(buffer.readableBytesView))
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; expected a JSON object") }
         guard let obj = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             throw APIError.badRequest("the request body is not valid JSON")
@@ -105,6 +105,30 @@ struct JSONBody {
 }
 
 /// `application/json`, or any `+json` type, with or without parameters (`; charset=utf-8`).
+/// Foundation's JSON parser drops a raw U+FEFF (bytes EF BB BF) inside a string value, so a text
+/// that starts with a byte-order mark would be embedded without it (and differ from what
+/// sentence-transformers embeds). Every raw one is written as the escape `\ufeff` instead,
+/// which the parser keeps; a leading one (a BOM before the document) is dropped, as RFC 8259
+/// lets a parser do. In valid UTF-8 these bytes only ever encode U+FEFF, so nothing else changes.
+func escapingByteOrderMarks(_ data: Data) -> Data {
+    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+    guard data.count >= 3, data.firstRange(of: bom) != nil else { return data }
+    var out = Data()
+    out.reserveCapacity(data.count + 16)
+    var i = data.startIndex
+    if data.starts(with: bom) { i += 3 }
+    while i < data.endIndex {
+        if data[i] == 0xEF, data.index(i, offsetBy: 2) < data.endIndex, data[i + 1] == 0xBB, data[i + 2] == 0xBF {
+            out.append(contentsOf: Array("\\ufeff".utf8))
+            i += 3
+        } else {
+            out.append(data[i])
+            i += 1
+        }
+    }
+    return out
+}
+
 func isJSONMediaType(_ header: String) -> Bool {
     let type = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
     return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))

@@ -17,9 +17,10 @@ import Tokenization
 
     static let strings: [String] = {
         let url = EngineFixtures.tests.appendingPathComponent("TokenizationTests/Fixtures/golden/strings.json")
-        guard let data = try? Data(contentsOf: url),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
-        return (obj["strings"] as? [String]) ?? []
+        // Tokenization's own parser: Foundation's drops a raw U+FEFF inside a string (string #34).
+        guard let data = try? Data(contentsOf: url), let json = try? JSONParser.parse([UInt8](data)),
+              case .object(let obj) = json, case .array(let items)? = obj["strings"] else { return [] }
+        return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
     }()
 
     struct Reference {

@@ -58,6 +58,17 @@ import Testing
         }
     }
 
+    /// A raw byte-order mark inside a JSON string is kept (Foundation's parser alone drops it),
+    /// and one before the document is ignored.
+    @Test func rawByteOrderMarksAreKept() async throws {
+        try await TestServer.app().test(.router) { client in
+            let raw = try await client.postRaw("/v1/embeddings", "\u{FEFF}{\"input\": \"\u{FEFF}hello \u{FEFF}world\"}")
+            #expect(raw.status == .ok)
+            #expect(same(vectors(raw), try await engineVectors(TestServer.plain, [.text("\u{FEFF}hello \u{FEFF}world")])))
+            // (BERT's normalizer itself removes U+FEFF; byte-level BPE models such as Qwen3 read it.)
+        }
+    }
+
     @Test func vllmExtras() async throws {
         let long = Array(repeating: "word", count: 400).joined(separator: " ")
         try await TestServer.app().test(.router) { client in
