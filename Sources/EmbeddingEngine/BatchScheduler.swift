@@ -148,8 +148,11 @@ public final class BatchScheduler: Sendable {
     private func takeBatch() -> ([Pending], Bool)? {
         state.withLock { s -> ([Pending], Bool)? in
             guard !s.queue.isEmpty else { return nil }
-            // Each worker takes its share of what is queued, so parallel workers all get some.
-            let cap = min(maxBatchSize, max(1, (s.queue.count + workers - 1) / workers))
+            // Each idle worker takes its share of what is queued, so parallel workers all get
+            // some — shares of the workers still idle, so a request of 8 splits 4 + 4, not
+            // 4 + 2 + 1 + 1 (a batch of one streams every weight for a single sequence).
+            let idle = max(1, workers - s.running)
+            let cap = min(maxBatchSize, max(1, (s.queue.count + idle - 1) / idle))
             let window = min(s.queue.count, maxBatchSize * 4)
             var chosen = [0]
             var tokens = s.queue[0].item.tokens.count
