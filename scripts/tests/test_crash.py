@@ -38,12 +38,16 @@ def test_sigkill_during_ingest_loses_nothing_acknowledged(tmp_path):
                                            check=True, capture_output=True, text=True).stdout)
         assert report["intact"] and report["verified"], report
         assert report["chunks"] == report["chunks_in_graph"] == report["graph_live"], report
+        # The lexical view agrees with the dense one: every stored chunk has its terms, no more.
+        assert report["chunks"] == report["lexical_chunks"] == report["lexical_live"], report
 
         con = sqlite3.connect(db)
         counts = dict(con.execute("SELECT document_id, COUNT(*) FROM chunks WHERE collection = 'crash' GROUP BY document_id"))
         ordinals = con.execute("""SELECT document_id, MIN(ordinal), MAX(ordinal), COUNT(*) FROM chunks
                                   WHERE collection = 'crash' GROUP BY document_id""").fetchall()
         docs = {r[0] for r in con.execute("SELECT id FROM documents WHERE collection = 'crash'")}
+        unanalysed = con.execute("SELECT COUNT(*) FROM chunks WHERE collection = 'crash' AND terms IS NULL").fetchone()[0]
+        assert unanalysed == 0, f"round {round_}: {unanalysed} chunks were committed without their terms"
         con.close()
         for doc, n in acked.items():
             if doc not in deleted:
