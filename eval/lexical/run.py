@@ -160,10 +160,17 @@ def main():
     ap.add_argument("--fusion-k", default="60", help="RRF constants to run, comma-separated ('' for none)")
     ap.add_argument("--alpha", default="0.3,0.5,0.7", help="weighted-fusion alphas (dense weight), comma-separated")
     ap.add_argument("--no-lexical", action="store_true", help="leave out the lexical-only mode (sweeps)")
+    ap.add_argument("--default", action="store_true", help="also run the server's default (no mode named)")
+    ap.add_argument("--rerank-depth", type=int, default=0,
+                    help="also run the default hybrid + the cross-encoder rerank stage over this many hits (server needs --rerank-model)")
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     a = ap.parse_args()
     set_modes([int(x) for x in a.fusion_k.split(",") if x], [float(x) for x in a.alpha.split(",") if x],
               base=not a.no_lexical)
+    if a.default:
+        MODES["default (hybrid, coverage)"] = {}
+    if a.rerank_depth:
+        MODES[f"hybrid + rerank depth {a.rerank_depth}"] = {"mode": "hybrid", "rerank": {"depth": a.rerank_depth}}
     probe = call(a.url, "/health")
     if "error" in probe:
         sys.exit(f"server not ready: {probe}")
