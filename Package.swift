@@ -57,6 +57,7 @@ let package = Package(
         .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "Lexical", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps", "VectorMath"]),
+        .target(name: "RemoteEmbedding", dependencies: ["NestorCore", "Tokenization"]),
         .target(name: "StoreSQLite", dependencies: [
             "NestorCore", "NestorMigrations", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -78,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "EmbeddingModel", "TensorOps", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
+                "Tokenization", "EmbeddingEngine", "EmbeddingModel", "TensorOps", "RemoteEmbedding", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -37,10 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Refuse token-id input on the embeddings routes (for deployments that send text only).") var textInputOnly = false
     @Flag(help: "Embed inputs longer than the model's limit piece by piece and pool the pieces (token-weighted mean), instead of truncating them; requests may override it with enable_chunked_processing.") var enableChunkedProcessing = false
     @OptionGroup var storage: StoreOptions
+    @OptionGroup(title: "Remote embedding backend (instead of --model)") var remote: RemoteEmbeddingOptions
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let folder = try ModelLocator.folderOption(model)
         var policy: MatryoshkaPolicy? = nil
         if matryoshkaAny || env["NESTOR_MATRYOSHKA_ANY"] == "1" { policy = .any }
         if let list = matryoshkaDimensions ?? env["NESTOR_MATRYOSHKA_DIMENSIONS"] {
@@ -51,8 +51,17 @@ struct ServeCommand: AsyncParsableCommand {
         let names = servedModelName.isEmpty ? (env["NESTOR_SERVED_MODEL_NAME"].map { $0.split(separator: ",").map(String.init) } ?? []) : servedModelName
         var log = Logger(label: "nestor")
         log.logLevel = .info
+        let embedder: any Embedder
+        var weights = "remote"
+        if let url = remote.url ?? env["NESTOR_EMBEDDING_URL"] {
+            guard model == nil else { throw ValidationError("give --model (the local engine) or --embedding-url (a remote one), not both") }
+            log.info("connecting to the embedding upstream", metadata: ["url": "\(url)"])
+            embedder = try await remote.connect(url: url, servedName: names.first, matryoshka: policy ?? .none,
+                                                tokenizerMode: try TokenizerMode.resolve(tokenizerMode), env: env)
+        } else {
+        let folder = try ModelLocator.folderOption(model)
         log.info("loading model", metadata: ["folder": "\(folder.path)"])
-        let embedder = try LocalEmbedder(folder: folder, options: .init(
+        let local = try LocalEmbedder(folder: folder, options: .init(
             servedName: names.first, matryoshka: policy,
             maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
             maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
@@ -61,6 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
                 guard let p = WeightPrecision(rawValue: v) else { throw ValidationError("NESTOR_QUANTIZE must be fp32 or int8, got \(v)") }
                 return p
             } ?? .float32))
+        weights = local.model.precision.rawValue + (local.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")
+        embedder = local
+        }
         var reranker: (any Reranker)?
         if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {
             let dir = try ModelLocator.folderOption(name)
@@ -85,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--idle-timeout and --body-timeout take positive seconds, --max-connections a positive count")
         }
         log.info("model ready", metadata: ["name": "\(config.modelNames[0])", "dimensions": "\(embedder.info.dimensions)",
-                                           "weights": "\(embedder.model.precision.rawValue)\(embedder.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")",
+                                           "weights": "\(weights)",
                                            "max_tokens": "\(embedder.info.maxInputTokens)"])
         let (store, where_) = try storage.open()
         log.info("opening \(where_)")

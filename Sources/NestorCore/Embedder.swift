@@ -1,4 +1,4 @@
-/// Anything that turns text into vectors: the in-process engine, or (later) a remote backend.
+/// Anything that turns text into vectors: the in-process engine, or a remote backend.
 /// The HTTP layer and the ingest/search services depend only on this.
 public protocol Embedder: Sendable {
     var info: EmbedderInfo { get }
@@ -136,7 +136,12 @@ public struct EmbeddingOutput: Sendable {
 
 /// Errors an embedder reports for bad input; the HTTP layer maps them to 4xx.
 public struct EmbeddingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable { case inputTooLong, invalidInput, invalidDimensions, unknownPrompt, overloaded, internalFailure }
+    public enum Code: String, Sendable {
+        case inputTooLong, invalidInput, invalidDimensions, unknownPrompt, overloaded, internalFailure
+        /// A remote embedding backend answered with an error, or not at all, or too late
+        /// (after the retries): the client hears 502, 503 or 504.
+        case upstreamFailure, upstreamUnavailable, upstreamTimeout
+    }
     public var code: Code
     public var message: String
     /// The request field at fault, for OpenAI-style `param`.

@@ -55,8 +55,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         switch e.code {
         case .inputTooLong, .invalidInput, .invalidDimensions, .unknownPrompt:
             self.init(.badRequest, e.message, param: e.param)
-        case .overloaded:
+        case .overloaded, .upstreamUnavailable:
             self.init(.serviceUnavailable, e.message)
+        case .upstreamFailure:
+            self.init(.badGateway, e.message)
+        case .upstreamTimeout:
+            self.init(.gatewayTimeout, e.message)
         case .internalFailure:
             self.init(.internalServerError, "the server failed to embed the input")
         }
