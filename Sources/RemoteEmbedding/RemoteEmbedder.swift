@@ -103,6 +103,15 @@ public final class RemoteEmbedder: Embedder {
             throw EmbeddingError(.unknownPrompt, "unknown prompt '\(o.promptName ?? "")'; this server has \(info.prompts.keys.sorted().joined(separator: ", "))",
                                  param: "prompt_name")
         }
+        // What the upstream cannot be asked for is refused, not silently dropped.
+        if o.maxTokens != nil {
+            throw EmbeddingError(.invalidInput, "'truncate_prompt_tokens' is not available when embeddings come from a remote backend",
+                                 param: "truncate_prompt_tokens")
+        }
+        if !o.addSpecialTokens {
+            throw EmbeddingError(.invalidInput, "'add_special_tokens' false is not available when embeddings come from a remote backend",
+                                 param: "add_special_tokens")
+        }
         var texts = [String]()
         var counts = [Int]()
         for (i, input) in inputs.enumerated() {
@@ -111,8 +120,9 @@ public final class RemoteEmbedder: Embedder {
             }
             let text = prompt + t
             let n = estimatedTokens(text)
-            if o.truncation == .none, n > info.maxInputTokens {
-                throw EmbeddingError(.inputTooLong, "input \(i) has about \(n) tokens, more than the limit of \(info.maxInputTokens)", param: "input")
+            if o.truncation == .none || o.chunked, n > info.maxInputTokens {
+                let why = o.chunked ? "; chunked processing is not available with a remote backend" : ""
+                throw EmbeddingError(.inputTooLong, "input \(i) has about \(n) tokens, more than the limit of \(info.maxInputTokens)\(why)", param: "input")
             }
             texts.append(text)
             counts.append(n)

@@ -138,6 +138,17 @@ def test_vectors_pass_through_and_prompts_apply(stack):
     assert max(abs(x - y) for x, y in zip(q["data"][0]["embedding"], d["data"][0]["embedding"])) < 1e-6
 
 
+def test_what_the_upstream_cannot_do_is_refused(stack):
+    url = stack["url"]
+    for body, param in [({"input": "x", "truncate_prompt_tokens": 5}, "truncate_prompt_tokens"),
+                        ({"input": "x", "add_special_tokens": False}, "add_special_tokens"),
+                        ({"input": "word " * 2000, "enable_chunked_processing": True}, "input"),
+                        ({"input": "word " * 2000, "truncate": "NONE"}, "input"),
+                        ({"input": [[1, 2, 3]]}, "input")]:
+        s, r = post(url, "/v1/embeddings", body)
+        assert s == 400 and r["error"]["param"] == param, (body, r)
+
+
 def test_transient_faults_are_retried(stack):
     proxy, url = stack["proxy"], stack["url"]
     for faults in ([429, "drop"], [503, 500], [("sleep", 5)]):  # three attempts: two may fail
