@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "NestorCore", dependencies: ["VectorMath", "HNSW", "Lexical", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
         // L3
         .target(name: "EmbeddingEngine", dependencies: ["NestorCore", "Tokenization", "EmbeddingModel", "TensorOps", "VectorMath"]),
-        .target(name: "RemoteEmbedding", dependencies: ["NestorCore", "Tokenization"]),
+        .target(name: "RemoteEmbedding", dependencies: ["NestorCore", "Tokenization", "VectorMath"]),
         .target(name: "StoreSQLite", dependencies: [
             "NestorCore", "NestorMigrations", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -94,7 +94,7 @@ let package = Package(
             "StoreSQLite", "StorePostgres", "NestorCore", "HNSW", "Retrieval", "EmbeddingEngine", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
-        .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmbeddingModelTests", dependencies: ["EmbeddingModel", "VectorMath"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingEngineTests", dependencies: ["EmbeddingEngine", "HNSW"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "NestorCore", "Lexical"]),
         .testTarget(name: "NestorHTTPTests", dependencies: [

@@ -120,8 +120,3 @@ public struct MatryoshkaOverride: Sendable, Equatable {
     }
 }
 
-/// The first `d` values, re-normalised: Matryoshka truncation.
-public func truncateMatryoshka(_ v: [Float], to d: Int) -> [Float] {
-    guard d < v.count else { return v }
-    return VectorMath.normalized(Array(v.prefix(d)))
-}

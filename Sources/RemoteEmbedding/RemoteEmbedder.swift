@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import NestorCore
 import Tokenization
+import VectorMath
 
 /// An `Embedder` over an OpenAI-compatible embeddings server (vLLM, SGLang, TEI, Infinity,
 /// another Nestor): `POST {url}/embeddings` with `model` and `input`. For a deployment whose
@@ -147,20 +148,13 @@ public final class RemoteEmbedder: Embedder {
         guard vectors.count == texts.count, vectors.allSatisfy({ $0.count == info.dimensions }) else {
             throw EmbeddingError(.upstreamFailure, "the upstream returned \(vectors.count) embeddings for \(texts.count) inputs, or of another dimension than \(info.dimensions)")
         }
-        if let d = o.dimensions, d < info.dimensions { vectors = vectors.map { Self.truncate($0, to: d) } }
+        if let d = o.dimensions, d < info.dimensions { vectors = vectors.map { truncateMatryoshka($0, to: d) } }
         // Usage: the local tokenizer's counts, or the upstream's total shared out by estimate.
         if options.tokenizer == nil, upstreamTokens > 0 {
             let total = max(1, counts.reduce(0, +))
             counts = counts.map { max(1, $0 * upstreamTokens / total) }
         }
         return EmbeddingOutput(vectors: vectors, tokenCounts: counts)
-    }
-
-    /// Matryoshka: the first d values, normalised again.
-    static func truncate(_ v: [Float], to d: Int) -> [Float] {
-        let head = Array(v.prefix(d))
-        let norm = head.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? head.map { $0 / norm } : head
     }
 
     struct Remote {

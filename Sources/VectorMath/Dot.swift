@@ -63,3 +63,10 @@ public enum VectorMath {
         return out
     }
 }
+
+/// The first `d` values, re-normalised: Matryoshka truncation (the local engine and a remote
+/// backend both cut vectors this way).
+public func truncateMatryoshka(_ v: [Float], to d: Int) -> [Float] {
+    guard d < v.count else { return v }
+    return VectorMath.normalized(Array(v.prefix(d)))
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EmbeddingModel
+import VectorMath
 
 enum ModelFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
