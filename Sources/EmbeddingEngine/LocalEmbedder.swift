@@ -76,7 +76,8 @@ public final class LocalEmbedder: Embedder {
         var owner = [Int]()
         sequences.reserveCapacity(inputs.count)
         for (i, input) in inputs.enumerated() {
-            if options.chunked, options.maxTokens == nil, let pieces = try pieces(of: input, index: i, prompt: prompt, limit: limit, options: options) {
+            if options.chunked, options.maxTokens == nil {
+                let pieces = try pieces(of: input, index: i, prompt: prompt, limit: limit, options: options)
                 sequences += pieces
                 owner += Array(repeating: i, count: pieces.count)
             } else {
@@ -119,15 +120,16 @@ public final class LocalEmbedder: Embedder {
     /// time one input can ask for (vLLM bounds it with `max_embed_len`).
     public static let maxPieces = 64
 
-    /// Chunked processing: nil when the input fits (it is embedded whole), else its tokens cut
-    /// into consecutive pieces of at most `limit` tokens, each with the special tokens a whole
-    /// sequence has (found from the encoding's special-token mask: `[CLS] … [SEP]`, `… <eos>`).
-    func pieces(of input: EmbeddingInput, index: Int, prompt: String, limit: Int, options: EmbedOptions) throws -> [[Int]]? {
+    /// Chunked processing: the input whole when it fits (one tokenisation, as `tokens(for:)`
+    /// would give), else its tokens cut into consecutive pieces of at most `limit` tokens, each
+    /// with the special tokens a whole sequence has (found from the encoding's special-token
+    /// mask: `[CLS] … [SEP]`, `… <eos>`).
+    func pieces(of input: EmbeddingInput, index: Int, prompt: String, limit: Int, options: EmbedOptions) throws -> [[Int]] {
         var lead = [Int](), trail = [Int](), content: [Int]
         switch input {
         case .tokens(let ids):
-            guard ids.count > limit else { return nil }
-            _ = try tokens(for: input, index: index, prompt: prompt, limit: Int.max, options: options)  // validates the ids
+            let checked = try tokens(for: input, index: index, prompt: prompt, limit: Int.max, options: options)  // validates the ids
+            guard ids.count > limit else { return [checked] }
             content = ids
         case .text(let text):
             let e: Encoding
@@ -136,7 +138,7 @@ public final class LocalEmbedder: Embedder {
             } catch {
                 throw EmbeddingError(.internalFailure, "the tokenizer failed on input \(index): \(error)")
             }
-            guard e.count > limit else { return nil }
+            guard e.count > limit else { return [e.ids] }
             let mask = e.specialTokensMask
             let leading = mask.prefix { $0 == 1 }.count
             let trailing = min(mask.count - leading, mask.reversed().prefix { $0 == 1 }.count)
@@ -145,7 +147,7 @@ public final class LocalEmbedder: Embedder {
             content = Array(e.ids[leading..<(e.ids.count - trailing)])
         }
         let room = limit - lead.count - trail.count
-        guard room > 0 else { return nil }
+        guard room > 0 else { return [try tokens(for: input, index: index, prompt: prompt, limit: limit, options: options)] }
         let count = (content.count + room - 1) / room
         guard count <= Self.maxPieces else {
             throw EmbeddingError(.inputTooLong, "input \(index) would need \(count) pieces of \(limit) tokens; chunked processing takes at most \(Self.maxPieces)",
