@@ -89,7 +89,8 @@ public final class DecoderReranker: Reranker {
         var items = [BatchScheduler.Item]()
         items.reserveCapacity(documents.count)
         for (i, d) in documents.enumerated() {
-            items.append(BatchScheduler.Item(tokens: try pair(query: query, document: d, index: i, limit: limit, truncate: options.truncate)))
+            let doc = try options.maxDocumentTokens.map { try tokenizer.documentPrefix(d, tokens: $0, index: i) } ?? d
+            items.append(BatchScheduler.Item(tokens: try pair(query: query, document: doc, index: i, limit: limit, truncate: options.truncate)))
         }
         let scores = try await scheduler.run(items)
         return RerankOutput(scores: scores.map { $0.first ?? .nan }, tokenCounts: items.map(\.tokens.count))

@@ -103,15 +103,7 @@ public final class LocalReranker: Reranker {
     /// The document's text up to the end of its `tokens`-th token (as the tokenizer reads it
     /// alone, without special tokens): a cut on a token boundary, in the document's own text.
     public func prefix(of document: String, tokens: Int, index: Int = 0) throws -> String {
-        let e: Encoding
-        do {
-            e = try tokenizer.encode(document, addSpecialTokens: false)
-        } catch {
-            throw EmbeddingError(.internalFailure, "the tokenizer failed on document \(index): \(error)")
-        }
-        guard e.ids.count > tokens, tokens > 0 else { return document }
-        let end = e.offsets[tokens - 1].end
-        return String(String.UnicodeScalarView(document.unicodeScalars.prefix(end)))
+        try tokenizer.documentPrefix(document, tokens: tokens, index: index)
     }
 
     /// The pair as the model reads it: prompt + query and the document through the tokenizer's
@@ -133,5 +125,22 @@ public final class LocalReranker: Reranker {
         } catch {
             throw EmbeddingError(.internalFailure, "the tokenizer failed on document \(index): \(error)")
         }
+    }
+}
+
+extension Tokenizer {
+    /// Cohere's `max_tokens_per_doc` for every reranker: `document` up to the end of its
+    /// `tokens`-th token, read alone without special tokens — a cut on a token boundary, in the
+    /// document's own text.
+    func documentPrefix(_ document: String, tokens: Int, index: Int) throws -> String {
+        let e: Encoding
+        do {
+            e = try encode(document, addSpecialTokens: false)
+        } catch {
+            throw EmbeddingError(.internalFailure, "the tokenizer failed on document \(index): \(error)")
+        }
+        guard e.ids.count > tokens, tokens > 0 else { return document }
+        let end = e.offsets[tokens - 1].end
+        return String(String.UnicodeScalarView(document.unicodeScalars.prefix(end)))
     }
 }

@@ -58,4 +58,7 @@ public struct RerankOutput: Sendable, Equatable {
         self.tokenCounts = tokenCounts
     }
     public var totalTokens: Int { tokenCounts.reduce(0, +) }
+    /// Document indices, best score first; equal scores keep input order (one rule for
+    /// `/v1/rerank` and `/search`'s rerank stage).
+    public var ranking: [Int] { scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 } }
 }

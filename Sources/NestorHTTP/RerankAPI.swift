@@ -49,7 +49,7 @@ struct RerankAPI: Sendable {
             throw APIError(e)
         }
         metrics.recordRerank(pairs: documents.count, tokens: out.totalTokens)
-        let order = RerankOrder.best(out.scores, limit: topN)
+        let order = out.ranking.prefix(topN)
         let w = JSONWriter()
         w.object {
             w.field("id", "rerank-" + UUID().uuidString.lowercased())
@@ -120,13 +120,5 @@ struct RerankAPI: Sendable {
             o.maxDocumentTokens = k
         }
         return o
-    }
-}
-
-/// Indices of the best scores first (ties: the earlier document first), at most `limit`.
-enum RerankOrder {
-    static func best(_ scores: [Float], limit: Int) -> [Int] {
-        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-        return Array(order.prefix(limit))
     }
 }

@@ -56,8 +56,7 @@ extension RetrievalService {
     nonisolated func rerank(_ query: String, _ hits: [(hit: SearchHit, text: String)]) async throws -> [(hit: SearchHit, score: Float)] {
         guard let reranker, !hits.isEmpty else { return hits.map { ($0.hit, $0.hit.score) } }
         // Engine errors (overloaded, …) reach HTTP as they do from the embedder.
-        let scores = try await reranker.score(query: query, documents: hits.map(\.text), options: RerankOptions()).scores
-        let order = hits.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-        return order.map { (hits[$0].hit, scores[$0]) }
+        let out = try await reranker.score(query: query, documents: hits.map(\.text), options: RerankOptions())
+        return out.ranking.map { (hits[$0].hit, out.scores[$0]) }
     }
 }
