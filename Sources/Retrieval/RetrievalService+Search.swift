@@ -8,9 +8,15 @@ extension RetrievalService {
     /// With a rerank stage the first stage searches for the stage's depth from the top; the
     /// page is cut after the rerank.
     public nonisolated func resolve(_ r: SearchRequest, depthFactor: Int? = nil) throws -> SearchOptions {
+        try plan(r, depthFactor: depthFactor).options
+    }
+
+    /// `resolve`, and the request's rerank stage resolved once alongside.
+    nonisolated func plan(_ r: SearchRequest, depthFactor: Int?) throws -> (options: SearchOptions, stage: ResolvedRerank?) {
+        let stage = try r.rerank.map { try resolve($0, topK: r.topK, offset: r.offset ?? 0, query: r.query) }
         var r = r
-        if let stage = r.rerank {
-            r.topK = try resolve(stage, topK: r.topK, offset: r.offset ?? 0, query: r.query).depth
+        if let stage {
+            r.topK = stage.depth
             r.offset = 0
         }
         let topK = r.topK ?? settings.defaultTopK
@@ -53,8 +59,10 @@ extension RetrievalService {
         }
         // Below the crossover an exact scan answers, unless the request tunes the graph itself.
         let planned = r.rerankDepth == nil && r.ef == nil ? settings.exactSearchThreshold : 0
-        return SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, exactBelow: planned, mode: mode,
-                             fusion: fusion, lexicalWeighting: r.lexicalWeighting ?? .coverage, fusionDepth: max(100, 2 * want), text: text)
+        let options = SearchOptions(topK: want, rerankDepth: depth, ef: ef, filter: r.filter, exact: r.exact, exactBelow: planned, mode: mode,
+                                    fusion: fusion, lexicalWeighting: r.lexicalWeighting ?? settings.defaultLexicalWeighting,
+                                    fusionDepth: max(100, 2 * want), text: text)
+        return (options, stage)
     }
 
     /// Embeds a text query with the model's query prompt (or takes a vector), searches, and
@@ -62,9 +70,8 @@ extension RetrievalService {
     public nonisolated func search(_ request: SearchRequest) async throws -> SearchResult {
         let collection = request.collection
         let index = try await index(collection)
-        let options = try resolve(request, depthFactor: index.state.read(\.depthFactor))
+        let (options, stage) = try plan(request, depthFactor: index.state.read(\.depthFactor))
         let offset = request.offset ?? 0
-        let stage = try request.rerank.map { try resolve($0, topK: request.topK, offset: offset, query: request.query) }
         let t0 = Date()
         let vector: [Float]
         switch request.query {

@@ -28,6 +28,8 @@ public struct RetrievalSettings: Sendable {
     /// Hybrid fusion without `fusion_k` or `alpha`: the weighted combination with this dense
     /// weight, lexical hits scaled by their coverage of the query (README, *Hybrid search*).
     public var defaultAlpha = 0.5
+    /// How far a hybrid search trusts each lexical hit when the request does not say.
+    public var defaultLexicalWeighting: LexicalWeighting = .coverage
     /// Document ids: 1 to this many UTF-8 bytes.
     public var maxIdBytes = 512
     /// A document's metadata as canonical JSON text, at most this many bytes.

@@ -23,7 +23,8 @@ public struct SearchRequest: Sendable {
     /// picks reciprocal-rank fusion with that constant, `alpha` the weighted combination's.
     public var fusionK: Int?
     public var alpha: Double?
-    /// nil = `.coverage`: a lexical hit counts as far as it covers the query's terms.
+    /// nil = the service's default (`.coverage`: a lexical hit counts as far as it covers the
+    /// query's terms).
     public var lexicalWeighting: LexicalWeighting?
     /// Rescore the head of the ranking with the served cross-encoder (nil = no rerank stage).
     public var rerank: RerankStage?
