@@ -52,26 +52,17 @@ struct ServeCommand: AsyncParsableCommand {
         var log = Logger(label: "nestor")
         log.logLevel = .info
         let embedder: any Embedder
-        var weights = "remote"
+        let weights: String
         if let url = remote.url ?? env["NESTOR_EMBEDDING_URL"] {
             guard model == nil else { throw ValidationError("give --model (the local engine) or --embedding-url (a remote one), not both") }
             log.info("connecting to the embedding upstream", metadata: ["url": "\(url)"])
             embedder = try await remote.connect(url: url, servedName: names.first, matryoshka: policy ?? .none,
                                                 tokenizerMode: try TokenizerMode.resolve(tokenizerMode), env: env)
+            weights = "remote"
         } else {
-        let folder = try ModelLocator.folderOption(model)
-        log.info("loading model", metadata: ["folder": "\(folder.path)"])
-        let local = try LocalEmbedder(folder: folder, options: .init(
-            servedName: names.first, matryoshka: policy,
-            maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
-            maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
-            tokenizerMode: try TokenizerMode.resolve(tokenizerMode),
-            precision: try quantize ?? env["NESTOR_QUANTIZE"].map { v in
-                guard let p = WeightPrecision(rawValue: v) else { throw ValidationError("NESTOR_QUANTIZE must be fp32 or int8, got \(v)") }
-                return p
-            } ?? .float32))
-        weights = local.model.precision.rawValue + (local.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")
-        embedder = local
+            let local = try loadLocalEmbedder(servedName: names.first, matryoshka: policy, env: env, log: log)
+            embedder = local
+            weights = local.model.precision.rawValue + (local.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")
         }
         var reranker: (any Reranker)?
         if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {
@@ -112,6 +103,21 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
+    /// The local engine on `--model` with the engine flags.
+    func loadLocalEmbedder(servedName: String?, matryoshka: MatryoshkaPolicy?, env: [String: String], log: Logger) throws -> LocalEmbedder {
+        let folder = try ModelLocator.folderOption(model)
+        log.info("loading model", metadata: ["folder": "\(folder.path)"])
+        let precision = try quantize ?? env["NESTOR_QUANTIZE"].map { v in
+            guard let p = WeightPrecision(rawValue: v) else { throw ValidationError("NESTOR_QUANTIZE must be fp32 or int8, got \(v)") }
+            return p
+        } ?? .float32
+        return try LocalEmbedder(folder: folder, options: .init(
+            servedName: servedName, matryoshka: matryoshka,
+            maxInputTokens: maxInputTokens ?? env["NESTOR_MAX_INPUT_TOKENS"].flatMap(Int.init),
+            maxBatchTokens: maxBatchTokens ?? env["NESTOR_MAX_BATCH_TOKENS"].flatMap(Int.init) ?? 16_384,
+            tokenizerMode: try TokenizerMode.resolve(tokenizerMode), precision: precision))
+    }
+
     /// Half the soft file-descriptor limit (the rest is for the store, the model files and
     /// logs), between 64 and 4,096: a cap an idle-connection flood reaches only slowly, and one
     /// the process can always honour.
