@@ -48,6 +48,7 @@ let package = Package(
             .embedInCode("sqlite/sqlite_0002_coarse_rotation.sql"), .embedInCode("postgres/postgres_0002_coarse_rotation.sql"),
             .embedInCode("sqlite/sqlite_0003_graph_records.sql"), .embedInCode("postgres/postgres_0003_graph_records.sql"),
             .embedInCode("sqlite/sqlite_0004_lexical.sql"), .embedInCode("postgres/postgres_0004_lexical.sql"),
+            .embedInCode("postgres/postgres_0005_replication.sql"),
         ]),
         // L1
         .target(name: "TensorOps", dependencies: ["COpenBLAS", "CInt8", "VectorMath"], swiftSettings: hot),
@@ -67,6 +68,9 @@ let package = Package(
         ]),
         // L4 service
         .target(name: "Retrieval", dependencies: ["NestorCore", "Lexical", "TensorOps", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Replication", dependencies: [
+            "NestorCore", "Retrieval", "StorePostgres", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "NestorHTTP", dependencies: [
             "NestorCore", "Retrieval", "VectorMath", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -79,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "Nestor",
             dependencies: [
-                "Tokenization", "EmbeddingEngine", "EmbeddingModel", "TensorOps", "RemoteEmbedding", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "HNSW",
+                "Tokenization", "EmbeddingEngine", "EmbeddingModel", "TensorOps", "RemoteEmbedding", "NestorCore", "Retrieval", "NestorHTTP", "StoreSQLite", "StorePostgres", "Replication", "HNSW",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

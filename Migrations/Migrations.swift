@@ -19,5 +19,6 @@ public enum NestorMigrations {
         Migration(id: "0002_coarse_rotation", sql: String(decoding: PackageResources.postgres_0002_coarse_rotation_sql, as: UTF8.self)),
         Migration(id: "0003_graph_records", sql: String(decoding: PackageResources.postgres_0003_graph_records_sql, as: UTF8.self)),
         Migration(id: "0004_lexical", sql: String(decoding: PackageResources.postgres_0004_lexical_sql, as: UTF8.self)),
+        Migration(id: "0005_replication", sql: String(decoding: PackageResources.postgres_0005_replication_sql, as: UTF8.self)),
     ]
 }

@@ -200,3 +200,65 @@ extension HNSWGraph {
         if let problem = verify() { throw HNSWError("stored graph is inconsistent: \(problem)") }
     }
 }
+
+extension HNSWGraph {
+    /// Takes over records another process committed (a follower applying the writer's log):
+    /// each record replaces its node, nodes past the end are appended, and the header's entry
+    /// point, top level and random state become this graph's. The free list is rebuilt in slot
+    /// order, as a load from the stored records builds it, so the graph equals what a restart
+    /// would read. Throws when the records do not fit the header (the caller reloads).
+    public mutating func apply(header h: GraphHeader, records: [NodeRecord]) throws {
+        precondition(!hasStagedChanges, "records applied while changes are staged")
+        guard h.dimension == dimension, h.metric == metric, h.m == m, h.efConstruction == efConstruction else {
+            throw HNSWError("records of a graph with other parameters")
+        }
+        let old = labels.count, n = h.nodeCount
+        guard n >= old else { throw HNSWError("the graph shrank from \(old) to \(n) nodes without a rebuild") }
+        if n > old {
+            let add = n - old
+            vectors.append(contentsOf: repeatElement(0, count: add * dimension))
+            labels.append(contentsOf: repeatElement(0, count: add))
+            levels.append(contentsOf: repeatElement(0, count: add))
+            deleted.append(contentsOf: repeatElement(true, count: add))
+            level0.append(contentsOf: repeatElement(0, count: add * (1 + maxM0)))
+            upper.append(contentsOf: repeatElement([], count: add))
+        }
+        var fresh = Set(old..<n)
+        for r in records {
+            let i = Int(r.node)
+            guard i >= 0, i < n, r.level >= 0, r.level < 64, r.links.count == r.level + 1, r.vector.count == dimension else {
+                throw HNSWError("node record \(r.node) is invalid")
+            }
+            fresh.remove(i)
+            if !deleted[i], labelToNode[labels[i]] == r.node { labelToNode[labels[i]] = nil }
+            labels[i] = r.label
+            levels[i] = UInt8(r.level)
+            deleted[i] = r.deleted
+            let d = dimension
+            vectors.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: i * d).update(from: r.vector, count: d) }  // safe: i < n
+            upper[i] = r.level > 0 ? [UInt32](repeating: 0, count: r.level * (1 + m)) : []
+            for (level, list) in r.links.enumerated() {
+                guard list.count <= (level == 0 ? maxM0 : m) else { throw HNSWError("node \(i) has too many links") }
+                let base = level == 0 ? i * (1 + maxM0) : (level - 1) * (1 + m)
+                let width = level == 0 ? maxM0 : m
+                for k in 0..<width {
+                    let x = k < list.count ? list[k] : 0
+                    if level == 0 { level0[base + 1 + k] = x } else { upper[i][base + 1 + k] = x }
+                }
+                if level == 0 { level0[base] = UInt32(list.count) } else { upper[i][base] = UInt32(list.count) }
+            }
+            if !r.deleted {
+                if let other = labelToNode[r.label], other != r.node, !deleted[Int(other)] {
+                    throw HNSWError("label \(r.label) is on two live nodes")
+                }
+                labelToNode[r.label] = r.node
+            }
+        }
+        guard fresh.isEmpty else { throw HNSWError("\(fresh.count) new nodes arrived without their records") }
+        free = (0..<Int32(n)).filter { deleted[Int($0)] }
+        entryPoint = h.entryPoint
+        maxLevel = h.maxLevel
+        rng.state = h.rngState
+        dirty.removeAll()
+    }
+}

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NestorCore
 import NestorHTTP
+import Replication
 import Retrieval
 import ServiceLifecycle
 import StorePostgres
@@ -37,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Refuse token-id input on the embeddings routes (for deployments that send text only).") var textInputOnly = false
     @Flag(help: "Embed inputs longer than the model's limit piece by piece and pool the pieces (token-weighted mean), instead of truncating them; requests may override it with enable_chunked_processing.") var enableChunkedProcessing = false
     @OptionGroup var storage: StoreOptions
+    @Option(help: "With --database-url: the address other replicas forward writes to when this one is the writer (default http://HOST:PORT; env NESTOR_ADVERTISE_URL).") var advertiseURL: String?
+    @Option(help: "With --database-url: seconds a silent replica is remembered; the change log is kept for it that long (default 300).") var replicaRetention: Double?
     @OptionGroup(title: "Remote embedding backend (instead of --model)") var remote: RemoteEmbeddingOptions
 
     func run() async throws {
@@ -95,8 +98,17 @@ struct ServeCommand: AsyncParsableCommand {
         // One group, started in order and shut down in reverse: the store's client (PostgreSQL)
         // first in and last out, so it outlives the server's last request and background work.
         var services: [any Service] = []
-        if let pg = store as? PostgresStore { services.append(pg) }
-        services.append(NestorServer(store: store, description: where_, embedder: embedder, reranker: reranker, config: config, logger: log))
+        var replication: Replicator?
+        if let pg = store as? PostgresStore {
+            services.append(pg)
+            var settings = Replicator.Settings()
+            settings.retention = replicaRetention ?? env["NESTOR_REPLICA_RETENTION"].flatMap(Double.init) ?? settings.retention
+            guard settings.retention > 0 else { throw ValidationError("--replica-retention takes positive seconds") }
+            let advertised = advertiseURL ?? env["NESTOR_ADVERTISE_URL"] ?? "http://\(config.host == "0.0.0.0" ? "127.0.0.1" : config.host):\(config.port)"
+            replication = Replicator(store: pg, advertising: advertised, settings: settings, logger: log)
+        }
+        services.append(NestorServer(store: store, description: where_, embedder: embedder, reranker: reranker, config: config,
+                                     replication: replication, logger: log))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log))
         try await group.run()
     }
@@ -129,25 +141,45 @@ extension ServeCommand {
 }
 
 /// The server as a service: migrations and the store claim before it listens; on shutdown the
-/// requests in flight finish, then background work, then the claim is released.
+/// requests in flight finish, then background work, then the claim is released. On
+/// PostgreSQL the process joins the store's replicas instead of claiming it alone: the
+/// writer if no one leads, else a follower that applies the writer's log beside serving.
 struct NestorServer: Service {
     let store: any IndexStore
     let description: String
     let embedder: any Embedder
     let reranker: (any Reranker)?
     let config: ServerConfiguration
+    let replication: Replicator?
     let logger: Logger
 
     func run() async throws {
         do {
             try await store.migrate()
-            try await store.claimExclusiveUse()
+            if replication == nil { try await store.claimExclusiveUse() }
         } catch {
             throw CommandFailure("cannot prepare \(description): \(error)")
         }
-        let retrieval = try await RetrievalService(store: store, embedder: embedder, reranker: reranker, logger: logger)
+        guard let replication else {
+            let retrieval = try await RetrievalService(store: store, embedder: embedder, reranker: reranker, logger: logger)
+            let app = buildApplication(embedder: embedder, reranker: reranker, retrieval: retrieval, config: config, logger: logger)
+            try await app.run()
+            await retrieval.settle()
+            await store.releaseExclusiveUse()
+            return
+        }
+        let retrieval = try await replication.join { source, replica in
+            try await RetrievalService(store: store, embedder: embedder, reranker: reranker, replica: replica, loadingFrom: source, logger: logger)
+        }
         let app = buildApplication(embedder: embedder, reranker: reranker, retrieval: retrieval, config: config, logger: logger)
-        try await app.run()
+        // The server and the replica's work side by side; whichever ends first (a shutdown, or
+        // a writer that lost its lock) ends the other.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            group.addTask { try await replication.run(retrieval) }
+            try await group.next()
+            group.cancelAll()
+        }
         await retrieval.settle()
         await store.releaseExclusiveUse()
     }

@@ -12,18 +12,24 @@ import VectorMath
 /// search state's lock only for one graph insert at a time, and for the short publish.
 public actor CollectionIndex {
     public nonisolated let spec: CollectionSpec
-    private let store: any IndexStore
-    private let logger: Logger
+    let store: any IndexStore
+    let logger: Logger
+    /// Where committed positions are reported (the writer's own, so its responses and
+    /// heartbeats say how far it is).
+    let replica: ReplicaState
     public nonisolated let state: RWLocked<SearchState>
-    private var nextLabel: UInt64
+    var nextLabel: UInt64
     /// Per-node record hashes, so the stored checksum can be updated from the changed rows only.
-    private var rowHashes: [UInt64]
-    private var checksum: UInt64
+    var rowHashes: [UInt64]
+    var checksum: UInt64
     /// False when the stored graph was missing or inconsistent and had to be rebuilt.
     public nonisolated let loadedIntact: Bool
     private nonisolated let visitedPool = VisitedPool()
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// False on a follower: it never writes (a damaged graph is rebuilt in memory only, and
+    /// the writer's own repair reaches it through the log).
+    let writable: Bool
 
     /// One chunk of a document to store: its text, token span, full vector and lexical terms
     /// (nil: analyse the text here with the collection's analyzer).
@@ -62,10 +68,17 @@ public actor CollectionIndex {
     /// Loads the collection's graph, vectors and metadata in bulk and verifies the graph;
     /// rebuilds the graph from the stored chunk vectors when it is missing, unreadable or does
     /// not agree with them (stored data is input: it is checked, never trusted to hold).
-    public init(spec: CollectionSpec, store: any IndexStore, logger: Logger = Logger(label: "nestor.index")) async throws {
+    /// `source` is where to read (a follower's snapshot view); `store` is where later reads and
+    /// writes go.
+    public init(spec: CollectionSpec, store: any IndexStore, loadingFrom source: (any IndexStore)? = nil, replica: ReplicaState = ReplicaState(),
+                logger: Logger = Logger(label: "nestor.index")) async throws {
         self.spec = spec
         self.store = store
         self.logger = logger
+        self.replica = replica
+        let writable = replica.acceptsWrites
+        self.writable = writable
+        let store = source ?? store
         var stored = try await store.rotation(of: spec.name)
         var problems = [String]()
         var rotationLost = false
@@ -79,7 +92,7 @@ public actor CollectionIndex {
         // graph, and reading the chunk vectors and metadata into the search state. (SQLite's
         // WAL and PostgreSQL's pool both serve concurrent readers.)
         async let restored = Self.restoreGraph(spec, store)
-        async let filled = Self.fillState(spec, projection, store, logger)
+        async let filled = Self.fillState(spec, projection, store, writable ? replica : nil, logger)
         var s = try await filled
         let outcome = try await restored
         var next = (s.slotOf.keys.max() ?? 0) + 1
@@ -103,13 +116,29 @@ public actor CollectionIndex {
             rowHashes = hashes
             checksum = sum
             if !problems.isEmpty {
-                logger.warning("index of collection \(spec.name) was rebuilt from \(s.chunkCount) stored vectors: \(problems.joined(separator: "; "))")
+                logger.warning("index of collection \(spec.name) was rebuilt from \(s.chunkCount) stored vectors\(writable ? "" : " in memory"): \(problems.joined(separator: "; "))")
             }
-            try await store.write(BatchWrite(graph: changes, rotation: rotationLost ? .some(nil) : nil), to: spec.name)
+            if writable, let position = try await store.write(BatchWrite(graph: changes, rotation: rotationLost ? .some(nil) : nil), to: spec.name) {
+                replica.published(position)
+            }
         }
         nextLabel = next
         state = RWLocked(s)
         loadedIntact = problems.isEmpty
+    }
+
+    /// An index over a state built elsewhere (an empty collection on a follower).
+    init(spec: CollectionSpec, store: any IndexStore, replica: ReplicaState, logger: Logger, state s: SearchState) {
+        self.spec = spec
+        self.store = store
+        self.logger = logger
+        self.replica = replica
+        writable = replica.acceptsWrites
+        state = RWLocked(s)
+        nextLabel = 1
+        rowHashes = []
+        checksum = 0
+        loadedIntact = true
     }
 
     /// What start-up found of the stored graph.
@@ -158,7 +187,8 @@ public actor CollectionIndex {
     }
 
     /// Every chunk's full vector and document, and every document's metadata, with no graph yet.
-    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any IndexStore,
+    /// `replica` nil: read only (a follower).
+    private static func fillState(_ spec: CollectionSpec, _ projection: CoarseProjection, _ store: any IndexStore, _ replica: ReplicaState?,
                                   _ logger: Logger) async throws -> SearchState {
         async let metadata = store.documentMetadata(in: spec.name)
         async let terms = store.lexicalTerms(in: spec.name)
@@ -173,14 +203,14 @@ public actor CollectionIndex {
         s.reserve(documents: documents.count)
         let unindexed = s.addChunks(chunks)
         for d in documents { s.metadata[d.id] = d.metadata }
-        if !unindexed.isEmpty { try await indexLexically(unindexed, &s, spec, store, logger) }
+        if !unindexed.isEmpty { try await indexLexically(unindexed, &s, spec, store, replica, logger) }
         return s
     }
 
     /// Chunks stored without terms (before the lexical index existed) or with unreadable ones:
     /// analysed from their text once and written back, with a log line.
     private static func indexLexically(_ labels: [UInt64], _ s: inout SearchState, _ spec: CollectionSpec, _ store: any IndexStore,
-                                       _ logger: Logger) async throws {
+                                       _ replica: ReplicaState?, _ logger: Logger) async throws {
         let firstNew = s.lexical.terms.count
         var updates = [(label: UInt64, terms: [UInt8])]()
         for start in stride(from: 0, to: labels.count, by: 1_000) {
@@ -192,12 +222,14 @@ public actor CollectionIndex {
             }
         }
         let newTerms = (firstNew..<s.lexical.terms.count).map { (id: $0, term: s.lexical.terms[$0]) }
-        try await store.write(BatchWrite(newTerms: newTerms, chunkTerms: updates), to: spec.name)
+        // A follower keeps this in memory; the writer's own upgrade reaches it through the log.
+        guard let replica else { return }
+        if let position = try await store.write(BatchWrite(newTerms: newTerms, chunkTerms: updates), to: spec.name) { replica.published(position) }
         logger.info("indexed \(updates.count) chunks of collection \(spec.name) lexically (they were stored without terms)")
     }
 
     /// Every record of a freshly built graph, as one replacing write, with the rows' hashes.
-    private static func replacement(_ g: inout HNSWGraph) -> (GraphRecordChanges, [UInt64], UInt64) {
+    static func replacement(_ g: inout HNSWGraph) -> (GraphRecordChanges, [UInt64], UInt64) {
         _ = g.takeDirtyNodes()
         var hashes = [UInt64]()
         hashes.reserveCapacity(g.nodeCount)
@@ -284,8 +316,9 @@ public actor CollectionIndex {
             }
             return GraphRecordChanges(header: GraphCodec.encode(s.graph.header, checksum: sum), rows: out)
         }
+        let position: LogPosition?
         do {
-            try await store.write(BatchWrite(upserts: rows, deletions: deletions, graph: changes, newTerms: newTerms), to: spec.name)
+            position = try await store.write(BatchWrite(upserts: rows, deletions: deletions, graph: changes, newTerms: newTerms), to: spec.name)
         } catch {
             try await reload()
             throw error
@@ -302,6 +335,7 @@ public actor CollectionIndex {
         nextLabel = label
         rowHashes = hashes
         checksum = sum
+        if let position { replica.published(position) }
         return Applied(labels: labels, deleted: existing)
     }
 
@@ -345,19 +379,20 @@ public actor CollectionIndex {
         let projection = CoarseProjection(full: spec.dimensions, coarse: spec.coarseDimensions, rotation: rotation)
         var graph = SearchState.graph(spec, projection, state.read { $0.allVectors() }.lazy.map { ($0.label, $0.vector) })
         let (changes, hashes, sum) = Self.replacement(&graph)
-        try await store.write(BatchWrite(graph: changes, rotation: .some(rotation)), to: spec.name)
+        let position = try await store.write(BatchWrite(graph: changes, rotation: .some(rotation)), to: spec.name)
         rowHashes = hashes
         checksum = sum
         state.write { s in
             s.graph = graph
             s.projection = projection
         }
+        if let position { replica.published(position) }
         logger.info("rebuilt the index of collection \(spec.name) over \(graph.count) vectors (\(rotation == nil ? "identity" : "rotated") coarse basis)")
     }
 
     /// Re-reads everything from the store (after a failed write).
     private func reload() async throws {
-        let fresh = try await CollectionIndex(spec: spec, store: store, logger: logger)
+        let fresh = try await CollectionIndex(spec: spec, store: store, replica: replica, logger: logger)
         let s = fresh.state.read { $0 }
         state.write { $0 = s }
         rowHashes = await fresh.hashes
@@ -368,12 +403,12 @@ public actor CollectionIndex {
     private var hashes: [UInt64] { rowHashes }
     private var next: UInt64 { nextLabel }
 
-    private func lock() async {
+    func lock() async {
         if !writing { writing = true; return }
         await withCheckedContinuation { waiting.append($0) }
     }
 
-    private func unlock() {
+    func unlock() {
         if waiting.isEmpty { writing = false } else { waiting.removeFirst().resume() }
     }
 }

@@ -4,10 +4,12 @@
 public protocol DocumentStore: Sendable {
     /// Applies pending schema migrations (idempotent).
     func migrate() async throws
-    func createCollection(_ spec: CollectionSpec) async throws
+    /// The write methods return the change's position in the store's change log (nil where the
+    /// store keeps none), so a writer can say which position a response reflects.
+    @discardableResult func createCollection(_ spec: CollectionSpec) async throws -> LogPosition?
     func collections() async throws -> [CollectionSpec]
     func collection(named name: String) async throws -> CollectionSpec?
-    @discardableResult func deleteCollection(named name: String) async throws -> Bool
+    @discardableResult func deleteCollection(named name: String) async throws -> (existed: Bool, position: LogPosition?)
     func document(_ id: String, in collection: String) async throws -> DocumentRow?
     /// Up to `limit` documents with ids after `after` (byte order of their UTF-8, the same on
     /// every backend), for listing a collection page by page.
@@ -24,7 +26,7 @@ public protocol DocumentStore: Sendable {
     /// The collection's coarse rotation rows, or nil for the identity.
     func rotation(of collection: String) async throws -> [Float]?
     /// Applies one batch — documents, chunks, graph records, rotation — in one transaction.
-    func write(_ batch: BatchWrite, to collection: String) async throws
+    @discardableResult func write(_ batch: BatchWrite, to collection: String) async throws -> LogPosition?
     /// Claims the store for this process until `releaseExclusiveUse` or the process ends. Each
     /// process keeps the graphs in memory and writes its changes back, so a second writer
     /// (another `serve`, or the CLI on the store directly) would make them diverge; the second
@@ -44,7 +46,8 @@ public typealias IndexStore = DocumentStore & GraphRecordStore
 
 /// Store failures the service maps to HTTP errors.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notFound, alreadyExists, corrupt, backend, busy }
+    /// `fenced`: this process was the writer and another replica has taken over.
+    public enum Code: String, Sendable { case notFound, alreadyExists, corrupt, backend, busy, fenced }
     public var code: Code
     public var message: String
     public init(_ code: Code, _ message: String) {

@@ -115,6 +115,7 @@ struct RetrievalAPI: Sendable {
             case .notFound: throw APIError(.notFound, e.message)
             case .alreadyExists: throw APIError(.conflict, e.message)
             case .busy: throw APIError(.serviceUnavailable, "the database is busy; retry shortly (\(e.message))")
+            case .fenced: throw APIError(.serviceUnavailable, "\(e.message); retry: the write goes to the new writer")
             case .corrupt, .backend: throw APIError(.serviceUnavailable, "the database is unavailable: \(e.message)")
             }
         }

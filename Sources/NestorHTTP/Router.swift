@@ -15,6 +15,9 @@ public func buildRouter(embedder: any Embedder, reranker: (any Reranker)? = nil,
     let table = RouteTable()
     base.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, routes: table, logger: logger))
     base.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys)))
+    base.add(middleware: ReplicationMiddleware(replica: retrieval?.replica ?? ReplicaState(),
+                                               forwarder: WriteForwarder(maxBodyBytes: config.maxIngestBodyBytes, timeout: config.forwardTimeout,
+                                                                         via: "\(config.host):\(config.port)")))
     let router = RecordingRouter(router: base, table: table)
 
     let api = EmbeddingAPI(embedder: embedder, config: config, metrics: metrics)
@@ -26,7 +29,10 @@ public func buildRouter(embedder: any Embedder, reranker: (any Reranker)? = nil,
     router.post("/tokenize") { request, _ in try await api.tokenize(request) }
     RerankAPI(reranker: reranker, config: config, metrics: metrics).register(on: router)
     ConsoleAssets.register(on: router)
-    if let retrieval { RetrievalAPI(service: retrieval, config: config).register(on: router) }
+    if let retrieval {
+        RetrievalAPI(service: retrieval, config: config).register(on: router)
+        ReplicationAPI(service: retrieval).register(on: router)
+    }
     let names = config.modelNames
     let info = embedder.info
     let created = Int(Date().timeIntervalSince1970)

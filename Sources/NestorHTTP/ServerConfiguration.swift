@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     /// Embed over-long inputs piece by piece and pool the pieces (vLLM's
     /// `enable_chunked_processing`) unless a request says otherwise; off: they are truncated.
     public var chunkedProcessing = false
+    /// Seconds a follower waits for the writer's answer to a write it forwarded (an ingest
+    /// embeds its documents there).
+    public var forwardTimeout: Double = 300
 
     public init() {}
 }

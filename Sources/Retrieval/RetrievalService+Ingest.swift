@@ -8,6 +8,7 @@ extension RetrievalService {
     /// follow a commit (fitting the coarse basis) runs in the background, never inside the
     /// acknowledged request.
     public nonisolated func ingest(_ request: IngestRequest) async throws -> IngestResult {
+        try requireWriter()
         let index = try await indexForIngest(request.collection, create: request.createCollection)
         let documents = request.documents
         guard !documents.isEmpty else { throw RetrievalError(.invalid, "'documents' must not be empty", param: "documents") }

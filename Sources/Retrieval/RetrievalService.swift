@@ -14,30 +14,45 @@ public actor RetrievalService {
     /// The cross-encoder for `/search`'s rerank stage, when one is served.
     public nonisolated let reranker: (any Reranker)?
     public nonisolated let settings: RetrievalSettings
+    /// This process's place among the replicas of its store (standalone on SQLite).
+    public nonisolated let replica: ReplicaState
     let logger: Logger
-    private var loaded: [String: CollectionIndex] = [:]
-    private var unavailable: [String: (spec: CollectionSpec, reason: String)] = [:]
+    var loaded: [String: CollectionIndex] = [:]
+    var unavailable: [String: (spec: CollectionSpec, reason: String)] = [:]
     /// At most one coarse-basis fit per collection at a time.
     private var refits: [String: Task<Void, Never>] = [:]
 
     /// Opens every stored collection. One built with another model, or whose stored data cannot
     /// be served, stays listed but refuses requests with the reason (and a log line), rather
-    /// than stopping the server or returning vectors from a different space.
+    /// than stopping the server or returning vectors from a different space. A follower reads
+    /// through `source` (its snapshot of the database) and writes nothing.
     public init(store: any IndexStore, embedder: any Embedder, reranker: (any Reranker)? = nil, settings: RetrievalSettings = RetrievalSettings(),
+                replica: ReplicaState = ReplicaState(), loadingFrom source: (any IndexStore)? = nil,
                 logger: Logger = Logger(label: "nestor.retrieval")) async throws {
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
         self.settings = settings
+        self.replica = replica
         self.logger = logger
-        for spec in try await store.collections() {
-            if let reason = Self.mismatch(spec, embedder.info) ?? spec.problem.map({ "collection \(spec.name) cannot be served: \($0)" }) {
+        (loaded, unavailable) = try await Self.load(source ?? store, store: store, info: embedder.info, replica: replica, logger: logger)
+        // Calibrations live in memory: measure again in the background after a start.
+        for index in loaded.values { scheduleRefit(index) }
+    }
+
+    /// Every stored collection, loaded (or set aside with the reason it cannot be served).
+    static func load(_ source: any IndexStore, store: any IndexStore, info: EmbedderInfo, replica: ReplicaState, logger: Logger) async throws
+        -> (loaded: [String: CollectionIndex], unavailable: [String: (spec: CollectionSpec, reason: String)])
+    {
+        var loaded = [String: CollectionIndex](), unavailable = [String: (spec: CollectionSpec, reason: String)]()
+        for spec in try await source.collections() {
+            if let reason = Self.mismatch(spec, info) ?? spec.problem.map({ "collection \(spec.name) cannot be served: \($0)" }) {
                 logger.error("collection \(spec.name) is unavailable: \(reason)")
                 unavailable[spec.name] = (spec, reason)
                 continue
             }
             do {
-                let index = try await CollectionIndex(spec: spec, store: store, logger: logger)
+                let index = try await CollectionIndex(spec: spec, store: store, loadingFrom: source, replica: replica, logger: logger)
                 loaded[spec.name] = index
                 logger.info("loaded collection \(spec.name)", metadata: ["chunks": "\(index.state.read(\.chunkCount))"])
             } catch let e as StoreError where e.code == .corrupt {
@@ -46,8 +61,7 @@ public actor RetrievalService {
                 unavailable[spec.name] = (spec, reason)
             }
         }
-        // Calibrations live in memory: measure again in the background after a start.
-        for index in loaded.values { scheduleRefit(index) }
+        return (loaded, unavailable)
     }
 
     static func mismatch(_ spec: CollectionSpec, _ info: EmbedderInfo) -> String? {
@@ -69,6 +83,7 @@ public actor RetrievalService {
     /// Creates a collection, or returns the existing one when every setting the request gives
     /// matches it (so clients can get-or-create without racing on 409); `created` says which.
     public func createCollection(_ r: CollectionRequest) async throws -> (info: CollectionInfo, created: Bool) {
+        try requireWriter()
         let name = r.name
         // "." and ".." would vanish from a URL path (clients normalise them away), so a name needs
         // one character that is not a dot.
@@ -105,13 +120,15 @@ public actor RetrievalService {
         }
         let spec = CollectionSpec(name: name, model: info.name, dimensions: info.dimensions, coarseDimensions: coarse, m: m, efConstruction: efc,
                                   bm25K1: k1, bm25B: b, foldDiacritics: fold)
+        let position: LogPosition?
         do {
-            try await store.createCollection(spec)
+            position = try await store.createCollection(spec)
         } catch let e as StoreError where e.code == .alreadyExists {
             throw RetrievalError(.conflict, "collection \(name) already exists", param: "name")
         }
-        let index = try await CollectionIndex(spec: spec, store: store, logger: logger)
+        let index = try await CollectionIndex(spec: spec, store: store, replica: replica, logger: logger)
         loaded[name] = index
+        if let position { replica.published(position) }
         return (describe(index), true)
     }
 
@@ -140,11 +157,21 @@ public actor RetrievalService {
 
     @discardableResult
     public func deleteCollection(_ name: String) async throws -> Bool {
+        try requireWriter()
         guard loaded[name] != nil || unavailable[name] != nil else { throw notFound(name) }
         let removed = try await store.deleteCollection(named: name)
         loaded[name] = nil
         unavailable[name] = nil
-        return removed
+        if let position = removed.position { replica.published(position) }
+        return removed.existed
+    }
+
+    /// Writes go to the writer: a follower's memory changes only through the log.
+    nonisolated func requireWriter() throws {
+        guard replica.acceptsWrites else {
+            throw RetrievalError(.unavailable, "this replica is a follower and takes no writes"
+                                 + (replica.writerURL.map { "; send them to the writer at \($0)" } ?? "; no writer is elected yet, retry shortly"))
+        }
     }
 
     private func describe(_ index: CollectionIndex) -> CollectionInfo {
@@ -206,6 +233,7 @@ public actor RetrievalService {
 
     /// Deletes a document durably; false when it was not stored.
     public nonisolated func deleteDocument(_ id: String, in collection: String) async throws -> Bool {
+        try requireWriter()
         let index = try await index(collection)
         guard index.state.read({ $0.contains(document: id) }) else { return false }
         return try await index.apply(upserts: [], deletions: [id]).deleted.contains(id)
@@ -216,6 +244,7 @@ public actor RetrievalService {
     /// Fits the collection's PCA basis on its current vectors and rebuilds the graph over it
     /// (Matryoshka models keep their identity basis; so does a coarse size equal to the full one).
     public nonisolated func optimize(_ collection: String) async throws -> CollectionInfo {
+        try requireWriter()
         let index = try await index(collection)
         try await refit(index, force: true)
         return try await self.collection(collection)
@@ -229,7 +258,8 @@ public actor RetrievalService {
     /// at a time per collection; a failure is logged and searches keep what they have.
     func scheduleRefit(_ index: CollectionIndex) {
         let name = index.spec.name
-        guard refits[name] == nil, needsRefit(index) || needsCalibration(index) else { return }
+        // A follower's coarse basis comes from the writer, through the log.
+        guard replica.acceptsWrites, refits[name] == nil, needsRefit(index) || needsCalibration(index) else { return }
         let logger = logger
         refits[name] = Task {
             do {

@@ -14,10 +14,17 @@ import Synchronization
 public final class PostgresStore: IndexStore, Service {
     private let client: PostgresClient
     let logger: Logger
-    /// Where `claimExclusiveUse` opens its own session (a pooled one could be recycled).
+    /// Where `claimExclusiveUse` and the replication sessions connect (a pooled connection
+    /// could be recycled, dropping a session lock or a LISTEN).
     let sessionConfiguration: PostgresConnection.Configuration
-    /// The session holding the exclusive-use advisory lock while claimed.
+    /// The session holding the writer's advisory lock while this process leads.
     let exclusiveSession = Mutex<PostgresConnection?>(nil)
+    /// The epoch this process was elected in, while it leads: every logged write checks it, so
+    /// a writer that has been replaced (its lock session lost) can no longer commit.
+    let leaderEpoch = Mutex<Int64?>(nil)
+    /// A snapshot view's one connection (inside a repeatable-read transaction): its reads see
+    /// the database as of one log position. Nil for the store itself.
+    private let pinned: PostgresConnection?
 
     /// A statement running longer than this is cancelled by the server, so a stuck query (a
     /// lock held by another client, a runaway scan) fails a request instead of hanging it.
@@ -26,7 +33,7 @@ public final class PostgresStore: IndexStore, Service {
 
     /// `postgres://user:password@host:port/database` (or `postgresql://`); the query parameter
     /// `statement_timeout` (PostgreSQL's syntax: `30s`, `5min`, `0` for none) overrides the default.
-    public init(url: String, logger: Logger = Logger(label: "nestor.postgres")) throws {
+    public convenience init(url: String, logger: Logger = Logger(label: "nestor.postgres")) throws {
         guard let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""), let host = u.host else {
             throw StoreError(.backend, "not a postgres:// URL: \(url)")
         }
@@ -38,11 +45,44 @@ public final class PostgresStore: IndexStore, Service {
         let (port, user, name) = (u.port ?? 5432, u.user ?? "postgres", database.isEmpty ? nil : database)
         var config = PostgresClient.Configuration(host: host, port: port, username: user, password: u.password, database: name, tls: .disable)
         config.options.additionalStartupParameters = [("statement_timeout", timeout)]
-        sessionConfiguration = PostgresConnection.Configuration(host: host, port: port, username: user, password: u.password,
-                                                                database: name, tls: .disable)
-        let client = PostgresClient(configuration: config)
+        self.init(client: PostgresClient(configuration: config), logger: logger,
+                  session: PostgresConnection.Configuration(host: host, port: port, username: user, password: u.password,
+                                                            database: name, tls: .disable),
+                  pinned: nil)
+    }
+
+    private init(client: PostgresClient, logger: Logger, session: PostgresConnection.Configuration, pinned: PostgresConnection?) {
         self.client = client
         self.logger = logger
+        sessionConfiguration = session
+        self.pinned = pinned
+    }
+
+    /// Runs `body` over a read-only view of the database as of one log position, and returns
+    /// that position: a follower loads its memory this way, then applies the log from there.
+    /// (Reads through the pool would each see a different moment while the writer commits.)
+    public func withSnapshot<T: Sendable>(_ body: (PostgresStore) async throws -> T) async throws -> (value: T, position: LogPosition) {
+        let conn: PostgresConnection
+        do {
+            conn = try await PostgresConnection.connect(configuration: sessionConfiguration, id: 2, logger: logger)
+        } catch {
+            throw Self.storeError(error)
+        }
+        do {
+            try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            var position: LogPosition = 0
+            // The first statement fixes the snapshot: the head read here is the position it shows.
+            for try await seq in try await conn.query("SELECT seq FROM nestor_log_head WHERE id = 1", logger: logger).decode(Int64.self) {
+                position = seq
+            }
+            let value = try await body(PostgresStore(client: client, logger: logger, session: sessionConfiguration, pinned: conn))
+            try await conn.query("COMMIT", logger: logger)
+            try? await conn.close()
+            return (value, position)
+        } catch {
+            try? await conn.close()
+            throw Self.storeError(error)
+        }
     }
 
     /// Runs the connection pool until the task is cancelled or a graceful shutdown reaches it;
@@ -66,7 +106,8 @@ public final class PostgresStore: IndexStore, Service {
     }
 
     /// A transaction whose own errors (a `StoreError` thrown inside) reach the caller unwrapped.
-    private func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+    func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        guard pinned == nil else { throw StoreError(.backend, "a snapshot view of the database is read-only") }
         do {
             return try await client.withTransaction(logger: logger, body)
         } catch let e as PostgresTransactionError {
@@ -75,9 +116,10 @@ public final class PostgresStore: IndexStore, Service {
         }
     }
 
-    /// A query outside a transaction, its errors as `StoreError`s.
-    private func query(_ q: PostgresQuery) async throws -> PostgresRowSequence {
+    /// A query outside a transaction (or inside a snapshot view's), its errors as `StoreError`s.
+    func query(_ q: PostgresQuery) async throws -> PostgresRowSequence {
         do {
+            if let pinned { return try await pinned.query(q, logger: logger) }
             return try await client.query(q, logger: logger)
         } catch {
             throw Self.storeError(error)
@@ -141,17 +183,20 @@ public final class PostgresStore: IndexStore, Service {
             .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
-    public func createCollection(_ s: CollectionSpec) async throws {
-        let rows = try await query("""
-            INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed,
-                                     bm25_k1, bm25_b, fold_diacritics)
-            VALUES (\(s.name), \(s.model), \(s.dimensions), \(s.coarseDimensions), 'cosine', \(s.m),
-                    \(s.efConstruction), \(Int64(bitPattern: s.seed)), \(s.bm25K1), \(s.bm25B), \(s.foldDiacritics))
-            ON CONFLICT (name) DO NOTHING RETURNING name
-            """)
-        var inserted = false
-        for try await _ in rows.decode(String.self) { inserted = true }
-        if !inserted { throw StoreError(.alreadyExists, "collection \(s.name) already exists") }
+    public func createCollection(_ s: CollectionSpec) async throws -> LogPosition? {
+        try await transaction { conn in
+            let rows = try await conn.query("""
+                INSERT INTO collections (name, model, dimensions, coarse_dimensions, metric, hnsw_m, hnsw_ef_construction, seed,
+                                         bm25_k1, bm25_b, fold_diacritics)
+                VALUES (\(s.name), \(s.model), \(s.dimensions), \(s.coarseDimensions), 'cosine', \(s.m),
+                        \(s.efConstruction), \(Int64(bitPattern: s.seed)), \(s.bm25K1), \(s.bm25B), \(s.foldDiacritics))
+                ON CONFLICT (name) DO NOTHING RETURNING name
+                """, logger: logger)
+            var inserted = false
+            for try await _ in rows.decode(String.self) { inserted = true }
+            if !inserted { throw StoreError(.alreadyExists, "collection \(s.name) already exists") }
+            return try await appendLog(conn, collection: s.name, .created(s))
+        }
     }
 
     public func collections() async throws -> [CollectionSpec] {
@@ -177,14 +222,14 @@ public final class PostgresStore: IndexStore, Service {
         return out
     }
 
-    public func deleteCollection(named name: String) async throws -> Bool {
+    public func deleteCollection(named name: String) async throws -> (existed: Bool, position: LogPosition?) {
         try await transaction { conn in
             try await conn.query("DELETE FROM chunks WHERE collection = \(name)", logger: logger)
             var deleted = false
             for try await _ in try await conn.query("DELETE FROM collections WHERE name = \(name) RETURNING name", logger: logger).decode(String.self) {
                 deleted = true
             }
-            return deleted
+            return (deleted, deleted ? try await appendLog(conn, collection: name, .dropped(name)) : nil)
         }
     }
 
@@ -284,7 +329,7 @@ public final class PostgresStore: IndexStore, Service {
         return out
     }
 
-    public func write(_ batch: BatchWrite, to collection: String) async throws {
+    public func write(_ batch: BatchWrite, to collection: String) async throws -> LogPosition? {
         try await transaction { conn in
             var exists = false
             for try await _ in try await conn.query("SELECT name FROM collections WHERE name = \(collection) FOR UPDATE", logger: logger).decode(String.self) {
@@ -338,6 +383,7 @@ public final class PostgresStore: IndexStore, Service {
                     ON CONFLICT (collection) DO UPDATE SET header = excluded.header
                     """, logger: logger)
             }
+            return try await appendLog(conn, collection: collection, .batch(collection: collection, batch))
         }
     }
 

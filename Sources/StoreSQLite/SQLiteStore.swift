@@ -69,7 +69,7 @@ public final class SQLiteStore: IndexStore {
         try await Self.mapped { try migrator.migrate(pool) }
     }
 
-    public func createCollection(_ s: CollectionSpec) async throws {
+    public func createCollection(_ s: CollectionSpec) async throws -> LogPosition? {
         try await writing { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [s.name]) == true {
                 throw StoreError(.alreadyExists, "collection \(s.name) already exists")
@@ -81,6 +81,7 @@ public final class SQLiteStore: IndexStore {
                 """, arguments: [s.name, s.model, s.dimensions, s.coarseDimensions, s.m,
                                  s.efConstruction, Int64(bitPattern: s.seed), Self.now(), s.bm25K1, s.bm25B, s.foldDiacritics])
         }
+        return nil  // one process per file: no change log
     }
 
     public func collections() async throws -> [CollectionSpec] {
@@ -93,11 +94,11 @@ public final class SQLiteStore: IndexStore {
         }
     }
 
-    public func deleteCollection(named name: String) async throws -> Bool {
+    public func deleteCollection(named name: String) async throws -> (existed: Bool, position: LogPosition?) {
         try await writing { db in
             try db.execute(sql: "DELETE FROM chunks WHERE collection = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM collections WHERE name = ?", arguments: [name])
-            return db.changesCount > 0
+            return (db.changesCount > 0, nil)
         }
     }
 
@@ -181,7 +182,7 @@ public final class SQLiteStore: IndexStore {
         }
     }
 
-    public func write(_ batch: BatchWrite, to collection: String) async throws {
+    public func write(_ batch: BatchWrite, to collection: String) async throws -> LogPosition? {
         try await writing { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [collection]) == true else {
                 throw StoreError(.notFound, "collection \(collection) does not exist")
@@ -234,6 +235,7 @@ public final class SQLiteStore: IndexStore {
                     """, arguments: [collection, Data(graph.header)])
             }
         }
+        return nil
     }
 
     public func graphRecords(of collection: String) async throws -> StoredGraphRecords {

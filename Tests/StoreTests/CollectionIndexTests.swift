@@ -209,15 +209,15 @@ final class FailingStore: IndexStore, @unchecked Sendable {
     init(_ base: SQLiteStore) { self.base = base }
     func failNext() { lock.withLock { fail = true } }
 
-    func write(_ batch: BatchWrite, to collection: String) async throws {
+    func write(_ batch: BatchWrite, to collection: String) async throws -> LogPosition? {
         if lock.withLock({ defer { fail = false }; return fail }) { throw StoreError(.busy, "injected failure") }
-        try await base.write(batch, to: collection)
+        return try await base.write(batch, to: collection)
     }
     func migrate() async throws { try await base.migrate() }
-    func createCollection(_ spec: CollectionSpec) async throws { try await base.createCollection(spec) }
+    func createCollection(_ spec: CollectionSpec) async throws -> LogPosition? { try await base.createCollection(spec) }
     func collections() async throws -> [CollectionSpec] { try await base.collections() }
     func collection(named name: String) async throws -> CollectionSpec? { try await base.collection(named: name) }
-    func deleteCollection(named name: String) async throws -> Bool { try await base.deleteCollection(named: name) }
+    func deleteCollection(named name: String) async throws -> (existed: Bool, position: LogPosition?) { try await base.deleteCollection(named: name) }
     func document(_ id: String, in collection: String) async throws -> DocumentRow? { try await base.document(id, in: collection) }
     func documents(in collection: String, after: String?, limit: Int) async throws -> [DocumentSummary] {
         try await base.documents(in: collection, after: after, limit: limit)
