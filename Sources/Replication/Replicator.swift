@@ -55,7 +55,10 @@ public final class Replicator: Sendable {
             logger.notice("this replica is the writer", metadata: ["position": "\(election.position)", "epoch": "\(election.epoch)"])
             return try await make(nil, replica)
         }
-        replica.set(role: .follower, writerURL: try await store.logHead().writerURL)
+        let head = try await store.logHead()
+        replica.set(role: .follower, writerURL: head.writerURL)
+        // Reported before loading, so the writer keeps the log from here while the snapshot loads.
+        try await store.heartbeat(replica: id, url: url, role: ReplicaState.Role.follower.rawValue, position: head.position)
         let (service, position) = try await store.withSnapshot { snapshot in try await make(snapshot, replica) }
         replica.reset(to: position)
         logger.notice("this replica is a follower", metadata: ["position": "\(position)", "writer": "\(replica.writerURL ?? "none")"])
@@ -92,7 +95,7 @@ public final class Replicator: Sendable {
     private func followUntilElected(_ service: RetrievalService) async throws {
         let election = try await withThrowingTaskGroup(of: PostgresStore.Election?.self) { group in
             group.addTask { try await self.follow(service); return nil }
-            group.addTask { try await self.store.lead(advertising: self.url, wait: true) }
+            group.addTask { try await self.waitToLead() }
             while let next = try await group.next() {
                 if let election = next {
                     group.cancelAll()
@@ -106,6 +109,20 @@ public final class Replicator: Sendable {
         replica.set(role: .writer, writerURL: url)
         await service.promoted()
         logger.notice("this replica is now the writer", metadata: ["position": "\(election.position)", "epoch": "\(election.epoch)"])
+    }
+
+    /// Waits in line for the writer's lock. A lost session (PostgreSQL restarting) is retried:
+    /// a follower keeps serving what it has meanwhile.
+    private func waitToLead() async throws -> PostgresStore.Election? {
+        while true {
+            do {
+                return try await store.lead(advertising: url, wait: true)
+            } catch {
+                try Task.checkCancellation()
+                logger.warning("waiting for the writer's lock failed (retrying): \(error)")
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// Applies the log as it grows, until cancelled. Failures (the database unreachable) are

@@ -24,6 +24,7 @@ ROUTES = {
     "/collections": {"get", "post"}, "/collections/{name}": {"get", "delete"},
     "/collections/{name}/optimize": {"post"}, "/ingest": {"post"}, "/search": {"post"},
     "/documents/{collection}": {"get"}, "/documents/{collection}/{id}": {"get", "delete"},
+    "/replication": {"get"}, "/replication/verify": {"post"},
 }
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
