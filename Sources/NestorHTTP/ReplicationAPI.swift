@@ -19,7 +19,7 @@ struct ReplicationAPI: Sendable {
                 }
             }.response()
         }
-        router.post("/replication/verify") { _, _ in
+        router.get("/replication/verify") { _, _ in
             let graphs = try await service.verifyGraphs()
             return RetrievalJSON.writer { w in
                 w.object {

@@ -41,7 +41,7 @@ extension RetrievalService {
     }
 
     /// Every collection's graph in memory compared with the stored records, for the replica
-    /// check (`POST /replication/verify`).
+    /// check (`GET /replication/verify`).
     public func verifyGraphs() async throws -> [(collection: String, nodes: Int, differing: Int, headerAgrees: Bool)] {
         var out = [(collection: String, nodes: Int, differing: Int, headerAgrees: Bool)]()
         for (name, index) in loaded.sorted(by: { $0.key < $1.key }) {

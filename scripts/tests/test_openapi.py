@@ -24,7 +24,7 @@ ROUTES = {
     "/collections": {"get", "post"}, "/collections/{name}": {"get", "delete"},
     "/collections/{name}/optimize": {"post"}, "/ingest": {"post"}, "/search": {"post"},
     "/documents/{collection}": {"get"}, "/documents/{collection}/{id}": {"get", "delete"},
-    "/replication": {"get"}, "/replication/verify": {"post"},
+    "/replication": {"get"}, "/replication/verify": {"get"},
 }
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

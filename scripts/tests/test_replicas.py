@@ -88,7 +88,7 @@ def caught_up(replicas):
 
 
 def verify(replica):
-    s, _, body = call(replica.url, "POST", "/replication/verify", {})
+    s, _, body = call(replica.url, "GET", "/replication/verify")
     assert s == 200, body
     for c in body["collections"]:
         assert c["differing_records"] == 0 and c["header_agrees"], (replica.url, c)
