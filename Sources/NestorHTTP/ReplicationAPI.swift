@@ -2,7 +2,7 @@ import Hummingbird
 import NestorCore
 import Retrieval
 
-/// `GET /replication`: this replica's role, log position and writer; `POST
+/// `GET /replication`: this replica's role, log position and writer; `GET
 /// /replication/verify`: its graphs in memory compared with the stored records, record by
 /// record (meaningful once writes have stopped and the replica has caught up).
 struct ReplicationAPI: Sendable {
