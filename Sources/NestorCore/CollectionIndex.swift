@@ -27,9 +27,6 @@ public actor CollectionIndex {
     private nonisolated let visitedPool = VisitedPool()
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
-    /// False on a follower: it never writes (a damaged graph is rebuilt in memory only, and
-    /// the writer's own repair reaches it through the log).
-    let writable: Bool
 
     /// One chunk of a document to store: its text, token span, full vector and lexical terms
     /// (nil: analyse the text here with the collection's analyzer).
@@ -76,8 +73,9 @@ public actor CollectionIndex {
         self.store = store
         self.logger = logger
         self.replica = replica
+        // A follower never writes: a damaged graph is rebuilt in memory only, and the writer's
+        // own repair reaches it through the log.
         let writable = replica.acceptsWrites
-        self.writable = writable
         let store = source ?? store
         var stored = try await store.rotation(of: spec.name)
         var problems = [String]()
@@ -133,7 +131,6 @@ public actor CollectionIndex {
         self.store = store
         self.logger = logger
         self.replica = replica
-        writable = replica.acceptsWrites
         state = RWLocked(s)
         nextLabel = 1
         rowHashes = []
@@ -229,7 +226,7 @@ public actor CollectionIndex {
     }
 
     /// Every record of a freshly built graph, as one replacing write, with the rows' hashes.
-    static func replacement(_ g: inout HNSWGraph) -> (GraphRecordChanges, [UInt64], UInt64) {
+    private static func replacement(_ g: inout HNSWGraph) -> (GraphRecordChanges, [UInt64], UInt64) {
         _ = g.takeDirtyNodes()
         var hashes = [UInt64]()
         hashes.reserveCapacity(g.nodeCount)

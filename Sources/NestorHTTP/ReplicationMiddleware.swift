@@ -23,6 +23,8 @@ extension HTTPFields.Element.Name {
 /// across replicas. Standalone servers (SQLite) keep no positions and refuse the header.
 struct ReplicationMiddleware<Context: RequestContext>: RouterMiddleware {
     let replica: ReplicaState
+    /// Which routes write: the table the routes were registered in.
+    let routes: RouteTable
     let forwarder: WriteForwarder
     var readWait: Duration = .seconds(10)
 
@@ -39,7 +41,7 @@ struct ReplicationMiddleware<Context: RequestContext>: RouterMiddleware {
                                + "within \(readWait); retry, or read from the writer")
             }
         }
-        if replica.role == .follower, Self.isWrite(request) {
+        if replica.role == .follower, routes.isWrite(request.method, request.uri.path) {
             guard request.headers[.nestorForwarded] == nil else {
                 throw APIError(.serviceUnavailable, "the writer changed while this write was forwarded; retry it")
             }
@@ -53,16 +55,6 @@ struct ReplicationMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await ReplicaState.$commits.withValue(commits) { try await next(request, context) }
         response.headers[.nestorPosition] = String(max(commits.position ?? 0, replica.position))
         return response
-    }
-
-    /// The routes that change the store (the rest only read it).
-    static func isWrite(_ request: Request) -> Bool {
-        let path = request.uri.path, method = request.method
-        switch method {
-        case .post: return path == "/collections" || path == "/ingest" || (path.hasPrefix("/collections/") && path.hasSuffix("/optimize"))
-        case .delete: return path.hasPrefix("/collections/") || path.hasPrefix("/documents/")
-        default: return false
-        }
     }
 }
 

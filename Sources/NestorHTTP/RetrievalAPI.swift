@@ -11,7 +11,7 @@ struct RetrievalAPI: Sendable {
     let config: ServerConfiguration
 
     func register(on router: RecordingRouter) {
-        router.post("/collections") { request, _ in
+        router.post("/collections", writes: true) { request, _ in
             try await mapped {
                 let body = try await JSONBody.read(request, limit: config.maxBodyBytes, timeout: config.bodyTimeout)
                 let (c, created) = try await service.createCollection(try Self.collectionRequest(body))
@@ -35,13 +35,13 @@ struct RetrievalAPI: Sendable {
                 return RetrievalJSON.writer { w in w.object { w.field("name", name); w.key("deleted"); w.bool(true) } }.response()
             }
         }
-        router.post("/collections/:name/optimize") { _, context in
+        router.post("/collections/:name/optimize", writes: true) { _, context in
             try await mapped {
                 let c = try await service.optimize(try pathParameter(context, "name"))
                 return RetrievalJSON.writer { RetrievalJSON.write(c, $0) }.response()
             }
         }
-        router.post("/ingest") { request, _ in
+        router.post("/ingest", writes: true) { request, _ in
             try await mapped {
                 let body = try await JSONBody.read(request, limit: config.maxIngestBodyBytes, timeout: config.bodyTimeout)
                 let result = try await service.ingest(try Self.ingestRequest(body))

@@ -15,7 +15,7 @@ public func buildRouter(embedder: any Embedder, reranker: (any Reranker)? = nil,
     let table = RouteTable()
     base.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, routes: table, logger: logger))
     base.add(middleware: APIKeyMiddleware(keys: Set(config.apiKeys)))
-    base.add(middleware: ReplicationMiddleware(replica: retrieval?.replica ?? ReplicaState(),
+    base.add(middleware: ReplicationMiddleware(replica: retrieval?.replica ?? ReplicaState(), routes: table,
                                                forwarder: WriteForwarder(maxBodyBytes: config.maxIngestBodyBytes, timeout: config.forwardTimeout,
                                                                          via: "\(config.host):\(config.port)")))
     let router = RecordingRouter(router: base, table: table)
