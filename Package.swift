@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "CPrefetch"),
         // Int8 kernels, optimised even in debug builds (the tests run them on real models).
         .target(name: "CInt8", cSettings: [.unsafeFlags(["-O2"])]),
+        // The fp32 panel kernel for the linear layers, optimised even in debug builds too.
+        .target(name: "CFloatGemm", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Tokenization", swiftSettings: hot),
         .target(name: "Lexical", swiftSettings: hot),
         .target(name: "NestorMigrations", path: "Migrations", resources: [
@@ -51,7 +53,7 @@ let package = Package(
             .embedInCode("postgres/postgres_0005_replication.sql"),
         ]),
         // L1
-        .target(name: "TensorOps", dependencies: ["COpenBLAS", "CInt8", "VectorMath"], swiftSettings: hot),
+        .target(name: "TensorOps", dependencies: ["COpenBLAS", "CInt8", "CFloatGemm", "VectorMath"], swiftSettings: hot),
         .target(name: "HNSW", dependencies: ["VectorMath", "CPrefetch"], swiftSettings: hot),
         // L2
         .target(name: "EmbeddingModel", dependencies: ["TensorOps", "VectorMath"], swiftSettings: hot),

@@ -1,6 +1,7 @@
 #include "int8gemm.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -10,17 +11,20 @@
 
 int nestor_q8_kernel(void) {
 #if defined(__x86_64__)
-    static int cached = -1;
-    if (cached >= 0) return cached;
-    int kernel = 0;
+    static int cached = -1;  // every thread computes the same value; relaxed atomics keep it race-free
+    int kernel = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (kernel >= 0) return kernel;
+    kernel = 0;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
         kernel = 1;
         unsigned a = 0, b = 0, c = 0, d = 0;
         // AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (the OS saves ymm state: avx2 said so).
         if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) kernel = 2;
+        // AVX-512 VNNI (the runtime's CPU model also checks that the OS saves zmm state).
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni")) kernel = 3;
     }
-    cached = kernel;
+    __atomic_store_n(&cached, kernel, __ATOMIC_RELAXED);
     return kernel;
 #else
     return 0;
@@ -280,6 +284,144 @@ Q8_TARGET_AVX2 static void gemm_avx2(int m, int n, int kq, const uint8_t *q, con
         }
     }
 }
+
+#define Q8_TARGET_512 __attribute__((target("avx512f,avx512vnni,avx2,fma")))
+
+/// Rows of one AVX-512 tile at most: 2 · 8 accumulators, 2 weight vectors and 8 broadcasts
+/// fit the 32 zmm registers without spilling.
+enum { Q8_ROWS_512 = 8 };
+
+/// The epilogue for 16 outputs (blocks b and b + 1) of one row, the same operations in the
+/// same order as store8, so the bits equal the other kernels'.
+Q8_TARGET_512 static inline void store16(__m512i acc, int i, int j, int n, const float *xs, const int32_t *zero,
+                                          const float *ws, const int32_t *sums, const float *bias, float *y, int ldy) {
+    const int cols = n - j < 16 ? n - j : 16;
+    if (cols <= 0) return;
+    const __mmask16 mask = cols == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zero[i]), _mm512_maskz_loadu_epi32(mask, sums + j));
+    const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr));
+    const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(xs[i]), _mm512_maskz_loadu_ps(mask, ws + j));
+    __m512 v = _mm512_mul_ps(f, sc);
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + j));
+    _mm512_mask_storeu_ps(y + (size_t)i * ldy + j, mask, v);
+}
+
+/// Two 8-channel blocks' group g as one zmm: channels 0-7 from block w, 8-15 from the next.
+Q8_TARGET_512 static inline __m512i pair(const int8_t *w, size_t block_bytes, int g) {
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 32));
+    const __m256i hi = _mm256_loadu_si256((const __m256i *)(w + block_bytes + (size_t)g * 32));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/// One block's group g in the low half, zeros above.
+Q8_TARGET_512 static inline __m512i single(const int8_t *w, int g) {
+    return _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(w + (size_t)g * 32)));
+}
+
+/// One tile: ROWS (1-8) rows × BLOCKS (1-4) blocks (up to 32 channels), one vpdpbusd per
+/// (row, 16 channels, 4 inputs); missing blocks are zeros (`n` bounds the stores). `a` holds the tile's quantised rows interleaved by group of 4 inputs,
+/// a[g · ROWS + r], so the broadcasts are constant offsets from one pointer. `pf`: the next
+/// group of blocks, walked two 64-byte lines per step while this one computes.
+Q8_TARGET_512 static inline __attribute__((always_inline)) void tile512(
+    const int ROWS, const int BLOCKS, int kq, const int32_t *a, const int8_t *w, const int8_t *pf, int i, int j, int n,
+    const float *xs, const int32_t *zero, const float *ws, const int32_t *sums, const float *bias, float *y, int ldy) {
+    const size_t bb = (size_t)kq * 32;  // bytes per block
+    __m512i acc[Q8_ROWS_512][2];
+    for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    for (int g = 0; g < kq; g++) {
+        if (pf) {
+            _mm_prefetch((const char *)(pf + (size_t)g * 128), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + (size_t)g * 128 + 64), _MM_HINT_T0);
+        }
+        const __m512i v0 = BLOCKS >= 2 ? pair(w, bb, g) : single(w, g);
+        const __m512i v1 = BLOCKS == 4 ? pair(w + 2 * bb, bb, g) : BLOCKS == 3 ? single(w + 2 * bb, g) : _mm512_setzero_si512();
+        for (int r = 0; r < ROWS; r++) {
+            const __m512i x = _mm512_set1_epi32(a[(size_t)g * ROWS + r]);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, v0);
+            if (BLOCKS > 2) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, v1);
+        }
+    }
+    for (int r = 0; r < ROWS; r++) {
+        store16(acc[r][0], i + r, j, n, xs, zero, ws, sums, bias, y, ldy);
+        if (BLOCKS > 2) store16(acc[r][1], i + r, j + 16, n, xs, zero, ws, sums, bias, y, ldy);
+    }
+}
+
+typedef void (*q8_tile_fn)(int, const int32_t *, const int8_t *, const int8_t *, int, int, int, const float *,
+                           const int32_t *, const float *, const int32_t *, const float *, float *, int);
+typedef void (*q8_tail_fn)(int, int, const int32_t *, const int8_t *, int, int, int, const float *, const int32_t *,
+                           const float *, const int32_t *, const float *, float *, int);
+#define Q8_TILE512(R)                                                                                             \
+    Q8_TARGET_512 static void tile512_##R(int kq, const int32_t *a, const int8_t *w, const int8_t *pf, int i, int j, \
+                                          int n, const float *xs, const int32_t *zero, const float *ws,           \
+                                          const int32_t *sums, const float *bias, float *y, int ldy) {            \
+        tile512(R, 4, kq, a, w, pf, i, j, n, xs, zero, ws, sums, bias, y, ldy);                                   \
+    }                                                                                                             \
+    Q8_TARGET_512 static void tail512_##R(int blocks, int kq, const int32_t *a, const int8_t *w, int i, int j, int n, \
+                                          const float *xs, const int32_t *zero, const float *ws,                  \
+                                          const int32_t *sums, const float *bias, float *y, int ldy) {            \
+        tile512(R, blocks, kq, a, w, NULL, i, j, n, xs, zero, ws, sums, bias, y, ldy);                            \
+    }
+Q8_TILE512(1) Q8_TILE512(2) Q8_TILE512(3) Q8_TILE512(4) Q8_TILE512(5) Q8_TILE512(6) Q8_TILE512(7) Q8_TILE512(8)
+
+/// AVX-512 VNNI: blocks in groups of 4 (32 channels), rows in chunks that stay in L2, tiles
+/// of rows split evenly; the last tile over a group prefetches the next group, and the 1-3
+/// blocks left over at the end run as a narrower tile. (Not the 256-bit VNNI kernel: CPUs with
+/// AVX-512 VNNI but no AVX-VNNI, such as Cascade Lake and Ice Lake, cannot run it.)
+Q8_TARGET_512 static void gemm_avx512(int m, int n, int kq, const uint8_t *q, const float *xs, const int32_t *zero,
+                                      const int8_t *packed, const float *ws, const int32_t *sums, const float *bias,
+                                      float *y, int ldy, int b0, int b1) {
+    static const q8_tile_fn tiles[Q8_ROWS_512 + 1] = {0, tile512_1, tile512_2, tile512_3, tile512_4,
+                                                       tile512_5, tile512_6, tile512_7, tile512_8};
+    static const q8_tail_fn tails[Q8_ROWS_512 + 1] = {0, tail512_1, tail512_2, tail512_3, tail512_4,
+                                                       tail512_5, tail512_6, tail512_7, tail512_8};
+    const int kp = kq * 4, full = b0 + (b1 - b0) / 4 * 4;
+    const size_t bb = (size_t)kq * 32;
+    int chunk = (256 * 1024) / (kp > 0 ? kp : 1) / Q8_ROWS_512 * Q8_ROWS_512;
+    if (chunk < Q8_ROWS_512) chunk = Q8_ROWS_512;
+    if (chunk > 64 * Q8_ROWS_512) chunk = 64 * Q8_ROWS_512;
+    int32_t stack[8 * 1024];
+    const size_t need = (size_t)(m < chunk ? m : chunk) * kq;
+    int32_t *buf = need <= sizeof stack / sizeof *stack ? stack : malloc(need * sizeof(int32_t));
+    if (!buf) return gemm_avx2(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
+    const int jend = n < b1 * 8 ? n : b1 * 8;  // the stores' bound: this call's last block
+    for (int i0 = 0; i0 < m; i0 += chunk) {
+        const int rows = m - i0 < chunk ? m - i0 : chunk;
+        const int ntiles = (rows + Q8_ROWS_512 - 1) / Q8_ROWS_512;
+        int tile_rows[64], i = 0;
+        for (int t = 0; t < ntiles; t++) {
+            const int r = (rows - i + (ntiles - t) - 1) / (ntiles - t);
+            tile_rows[t] = r;
+            int32_t *dst = buf + (size_t)i * kq;
+            for (int rr = 0; rr < r; rr++) {
+                const uint8_t *src = q + (size_t)(i0 + i + rr) * kp;
+                for (int g = 0; g < kq; g++) memcpy(dst + (size_t)g * r + rr, src + (size_t)g * 4, 4);
+            }
+            i += r;
+        }
+        for (int b = b0; b < full; b += 4) {
+            const int8_t *w = packed + (size_t)b * bb;
+            const int8_t *next = b + 4 < full ? w + 4 * bb : NULL;
+            i = 0;
+            for (int t = 0; t < ntiles; t++) {
+                const int r = tile_rows[t];
+                tiles[r](kq, buf + (size_t)i * kq, w, t == ntiles - 1 ? next : NULL, i0 + i, b * 8, jend, xs, zero, ws,
+                         sums, bias, y, ldy);
+                i += r;
+            }
+        }
+        if (full < b1) {
+            i = 0;
+            for (int t = 0; t < ntiles; t++) {
+                const int r = tile_rows[t];
+                tails[r](b1 - full, kq, buf + (size_t)i * kq, packed + (size_t)full * bb, i0 + i, full * 8, jend, xs, zero,
+                         ws, sums, bias, y, ldy);
+                i += r;
+            }
+        }
+    }
+    if (buf != stack) free(buf);
+}
 #endif
 
 void nestor_q8_gemm(int m, int n, int k, const uint8_t *q, const float *xs, const int32_t *zero,
@@ -289,6 +431,7 @@ void nestor_q8_gemm(int m, int n, int k, const uint8_t *q, const float *xs, cons
     const int b0 = j0 / 8, b1 = (j1 + 7) / 8;
     if (m <= 0 || b0 >= b1) return;
 #if defined(__x86_64__)
+    if (kernel >= 3 && nestor_q8_kernel() >= 3) return gemm_avx512(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
     if (kernel >= 2 && nestor_q8_kernel() >= 2) return gemm_vnni(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
     if (kernel >= 1 && nestor_q8_kernel() >= 1) return gemm_avx2(m, n, kq, q, xs, zero, packed, ws, sums, bias, y, ldy, b0, b1);
 #endif

@@ -2,66 +2,76 @@ import TensorOps
 
 /// y = x · Wᵀ + b for a PyTorch `Linear` weight W of shape [out, in].
 struct Linear: Sendable {
-    /// fp32 weights (outFeatures × inFeatures); empty once quantised.
-    let weight: [Float]
-    /// The int8 form, when the model was loaded with `.int8` precision.
-    let int8: Int8Matrix?
+    /// How the weights are held. A layer is loaded row-major (so parts can be concatenated and
+    /// quantised), then `with(_:)` converts it once into the form the kernels read, dropping the
+    /// row-major copy.
+    enum Weights: Sendable {
+        /// As loaded (outFeatures × inFeatures); small heads stay like this.
+        case rows([Float])
+        /// fp32 in 16-channel panels (`PackedMatrix`).
+        case packed(PackedMatrix)
+        /// int8 per output channel (`Int8Matrix`).
+        case int8(Int8Matrix)
+    }
+
+    let weights: Weights
     let bias: [Float]?
     let inFeatures: Int
     let outFeatures: Int
 
     init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
-        self.weight = weight
+        self.init(weights: .rows(weight), bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    private init(weights: Weights, bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        self.weights = weights
         self.bias = bias
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        int8 = nil
     }
 
-    private init(int8: Int8Matrix, bias: [Float]?) {
-        weight = []
-        self.int8 = int8
-        self.bias = bias
-        inFeatures = int8.columns
-        outFeatures = int8.rows
-    }
-
-    /// The same layer with int8 weights (per output channel) and the fp32 copy released; with
-    /// `.float32` the layer itself.
+    /// The same layer in the kernels' form: fp32 panels, or int8 per output channel with
+    /// `.int8`. Already converted layers are returned as they are.
     func with(_ precision: WeightPrecision) -> Linear {
-        guard precision == .int8, int8 == nil else { return self }
-        return Linear(int8: Int8Matrix(weight, rows: outFeatures, columns: inFeatures), bias: bias)
+        guard case .rows(let w) = weights else { return self }
+        let converted: Weights = precision == .int8
+            ? .int8(Int8Matrix(w, rows: outFeatures, columns: inFeatures))
+            : .packed(PackedMatrix(w, rows: outFeatures, columns: inFeatures))
+        return Linear(weights: converted, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
     /// Several linears over the same input fused into one (Q, K and V, or gate and up), so one
     /// large gemm replaces three small ones.
     init(concatenating parts: [Linear]) {
-        precondition(parts.allSatisfy { $0.int8 == nil }, "Linear: concatenate before quantising")
-        int8 = nil
-        inFeatures = parts[0].inFeatures
-        outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
-        weight = parts.flatMap(\.weight)
-        bias = parts.allSatisfy { $0.bias != nil } ? parts.flatMap { $0.bias ?? [] } : nil
+        let rows = parts.map { part -> [Float] in
+            guard case .rows(let w) = part.weights else { preconditionFailure("Linear: concatenate before converting") }
+            return w
+        }
+        self.init(weights: .rows(rows.flatMap { $0 }),
+                  bias: parts.allSatisfy { $0.bias != nil } ? parts.flatMap { $0.bias ?? [] } : nil,
+                  inFeatures: parts[0].inFeatures, outFeatures: parts.reduce(0) { $0 + $1.outFeatures })
     }
 
     /// y = x · Wᵀ + b, then GELU when `gelu` (fused into the product's column split).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 1, gelu: Bool = false) {
-        if let int8 {
-            func run(_ b: UnsafePointer<Float>?) { int8.multiply(x, rows: rows, into: y, bias: b, threads: threads) }
-            if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-            if gelu { Kernels.gelu(y, count: rows * outFeatures) }
-            return
+        func withBias(_ body: (UnsafePointer<Float>?) -> Void) {
+            guard let bias else { return body(nil) }
+            bias.withUnsafeBufferPointer { body($0.baseAddress) }
         }
-        weight.withUnsafeBufferPointer { w in
-            let wp = w.baseAddress!  // safe: weights are never empty (shape checked at load)
-            func run(_ epilogue: Gemm.Epilogue) {
-                Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: wp, transposeB: true, c: y,
-                              threads: threads, epilogue: epilogue)
-            }
-            guard let bias else { return run(gelu ? .biasGELU(nil) : .none) }
-            bias.withUnsafeBufferPointer { b in
-                let bp = b.baseAddress!  // safe: same length as outFeatures > 0
-                run(gelu ? .biasGELU(bp) : .bias(bp))
+        switch weights {
+        case .packed(let packed):
+            withBias { packed.multiply(x, rows: rows, into: y, bias: $0, gelu: gelu, threads: threads) }
+        case .int8(let int8):
+            withBias { int8.multiply(x, rows: rows, into: y, bias: $0, threads: threads) }
+            if gelu { Kernels.gelu(y, count: rows * outFeatures) }
+        case .rows(let weight):
+            weight.withUnsafeBufferPointer { w in
+                let wp = w.baseAddress!  // safe: weights are never empty (shape checked at load)
+                withBias { b in
+                    let epilogue: Gemm.Epilogue = b.map { gelu ? .biasGELU($0) : .bias($0) } ?? (gelu ? .biasGELU(nil) : .none)
+                    Gemm.multiply(m: rows, n: outFeatures, k: inFeatures, a: x, b: wp, transposeB: true, c: y,
+                                  threads: threads, epilogue: epilogue)
+                }
             }
         }
     }

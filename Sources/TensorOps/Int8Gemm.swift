@@ -49,14 +49,14 @@ public struct Int8Matrix: Sendable {
                           scales: parts.flatMap(\.scales), sums: parts.flatMap(\.sums))
     }
 
-    /// Which kernel this CPU runs: "avx-vnni", "avx2" or "portable".
-    public static var kernel: String { ["portable", "avx2", "avx-vnni"][Int(nestor_q8_kernel())] }
+    /// Which kernel this CPU runs: "avx512-vnni", "avx-vnni", "avx2" or "portable".
+    public static var kernel: String { ["portable", "avx2", "avx-vnni", "avx512-vnni"][Int(nestor_q8_kernel())] }
 
     /// y (m × rows, row stride ldy) = x (m × columns) · Wᵀ + bias. `threads` > 1 splits the
     /// output channels (in blocks of 8) across that many threads for a lone large product;
-    /// `kernel` forces a slower kernel (tests): 0 portable, 1 AVX2, 2 the best available.
+    /// `kernel` forces a slower kernel (tests): 0 portable, 1 AVX2, 2 AVX-VNNI, 3 the best available.
     public func multiply(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
-                         bias: UnsafePointer<Float>? = nil, threads: Int = 1, kernel: Int = 2) {
+                         bias: UnsafePointer<Float>? = nil, threads: Int = 1, kernel: Int = 3) {
         guard m > 0 else { return }
         let k = columns, n = rows, ldy = ldy ?? n
         let kp = Int(nestor_q8_kpad(Int32(k)))
@@ -75,9 +75,10 @@ public struct Int8Matrix: Sendable {
                                     nestor_q8_gemm(Int32(m), Int32(n), Int32(k), o.q, o.xs, o.zero, o.packed, o.scales, o.sums, o.bias,
                                                    o.y, Int32(ldy), Int32(j0), Int32(j1), Int32(kernel))
                                 }
-                                let blocks = (n + 7) / 8
+                                // Split in groups of 4 blocks: the AVX-512 tiles take 32 channels at a time.
+                                let blocks = (n + 7) / 8, groups = (blocks + 3) / 4
                                 if threads > 1, blocks >= 8 * threads, m * n * k >= 4 * Gemm.blasThreshold {
-                                    let per = (blocks + threads - 1) / threads
+                                    let per = (groups + threads - 1) / threads * 4
                                     DispatchQueue.concurrentPerform(iterations: threads) { t in
                                         let j0 = t * per * 8, j1 = min(n, (t + 1) * per * 8)
                                         if j0 < j1 { run(j0, j1) }

@@ -27,7 +27,7 @@ import Testing
         return y
     }
 
-    func run(_ q: Int8Matrix, _ x: [Float], _ b: [Float]?, m: Int, threads: Int = 1, kernel: Int = 2) -> [Float] {
+    func run(_ q: Int8Matrix, _ x: [Float], _ b: [Float]?, m: Int, threads: Int = 1, kernel: Int = 3) -> [Float] {
         var y = [Float](repeating: .nan, count: m * q.rows)
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
@@ -38,12 +38,13 @@ import Testing
         return y
     }
 
-    @Test(arguments: [(1, 8, 4), (3, 13, 7), (5, 20, 33), (12, 384, 384), (7, 96, 1536), (33, 1152, 64)])
+    @Test(arguments: [(1, 8, 4), (3, 13, 7), (5, 20, 33), (12, 384, 384), (7, 96, 1536), (33, 1152, 64), (14, 40, 384), (700, 64, 20)])
     func kernelsAgreeAndStayClose(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         let (x, w, b) = case_(m, n, k)
         let q = Int8Matrix(w, rows: n, columns: k)
         let best = run(q, x, b, m: m)
+        #expect(best == run(q, x, b, m: m, kernel: 2))
         #expect(best == run(q, x, b, m: m, kernel: 1))
         #expect(best == run(q, x, b, m: m, kernel: 0))
         #expect(best == run(q, x, b, m: m, threads: 2))

@@ -14,7 +14,7 @@
 /// dimension in groups of 4: byte [(block · kq + q) · 32 + j · 4 + t] = W[block · 8 + j][q · 4 + t],
 /// zero beyond n or k. One 32-byte load is then 8 channels × 4 inputs, what one vpdpbusd takes.
 
-/// Which kernel runs on this CPU: 2 = AVX-VNNI, 1 = AVX2, 0 = portable C.
+/// Which kernel runs on this CPU: 3 = AVX-512 VNNI, 2 = AVX-VNNI, 1 = AVX2, 0 = portable C.
 int nestor_q8_kernel(void);
 
 /// k rounded up to a multiple of 4: the row length of quantised activations.
