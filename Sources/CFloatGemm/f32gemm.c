@@ -200,10 +200,10 @@ static void sweep(int m, int n, int k, const float *x, int ldx, const float *pac
             const int r = (rows - i + (ntiles - t) - 1) / (ntiles - t);
             tile_rows[t] = r;
             float *dst = xp + (size_t)i * k;
-            for (int rr = 0; rr < r; rr++) {
-                const float *src = x + (size_t)(i0 + i + rr) * ldx;
-                for (int p = 0; p < k; p++) dst[(size_t)p * r + rr] = src[p];
-            }
+            const float *src[12];
+            for (int rr = 0; rr < r; rr++) src[rr] = x + (size_t)(i0 + i + rr) * ldx;
+            for (int p = 0; p < k; p++, dst += r)  // sequential writes; the r rows are r read streams
+                for (int rr = 0; rr < r; rr++) dst[rr] = src[rr][p];
             i += r;
         }
         for (int b = b0; b < b1; b += group) {

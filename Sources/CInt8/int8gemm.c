@@ -393,10 +393,10 @@ Q8_TARGET_512 static void gemm_avx512(int m, int n, int kq, const uint8_t *q, co
             const int r = (rows - i + (ntiles - t) - 1) / (ntiles - t);
             tile_rows[t] = r;
             int32_t *dst = buf + (size_t)i * kq;
-            for (int rr = 0; rr < r; rr++) {
-                const uint8_t *src = q + (size_t)(i0 + i + rr) * kp;
-                for (int g = 0; g < kq; g++) memcpy(dst + (size_t)g * r + rr, src + (size_t)g * 4, 4);
-            }
+            const uint8_t *src[Q8_ROWS_512];
+            for (int rr = 0; rr < r; rr++) src[rr] = q + (size_t)(i0 + i + rr) * kp;
+            for (int g = 0; g < kq; g++, dst += r)  // sequential writes; the r rows are r read streams
+                for (int rr = 0; rr < r; rr++) memcpy(dst + rr, src[rr] + (size_t)g * 4, 4);
             i += r;
         }
         for (int b = b0; b < full; b += 4) {

@@ -29,7 +29,7 @@ public enum Gemm {
         if threads > 1 && n >= 64 * threads && m * n * k >= 4 * blasThreshold {
             let chunk = (n + threads - 1) / threads
             let p = Operands(a: a, b: b, c: c, epilogue: epilogue)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            Parallel.run(threads) { t in
                 let j0 = t * chunk, j1 = min(n, j0 + chunk)
                 guard j0 < j1 else { return }
                 product(m: m, n: j1 - j0, k: k, a: p.a, lda: lda,
@@ -89,7 +89,7 @@ public enum Gemm {
     }
 
     /// The matrices of one split product. @unchecked: every thread reads A, B and the bias and
-    /// writes its own disjoint columns of C, and `concurrentPerform` returns only after all of
+    /// writes its own disjoint columns of C, and `Parallel.run` returns only after all of
     /// them finish.
     private struct Operands: @unchecked Sendable {
         let a: UnsafePointer<Float>

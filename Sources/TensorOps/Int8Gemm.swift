@@ -79,7 +79,7 @@ public struct Int8Matrix: Sendable {
                                 let blocks = (n + 7) / 8, groups = (blocks + 3) / 4
                                 if threads > 1, blocks >= 8 * threads, m * n * k >= 4 * Gemm.blasThreshold {
                                     let per = (groups + threads - 1) / threads * 4
-                                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                                    Parallel.run(threads) { t in
                                         let j0 = t * per * 8, j1 = min(n, (t + 1) * per * 8)
                                         if j0 < j1 { run(j0, j1) }
                                     }
@@ -97,7 +97,7 @@ public struct Int8Matrix: Sendable {
 
 /// The operands of one split product. @unchecked: every thread reads the quantised inputs,
 /// weights and bias and writes its own disjoint blocks of 8 output columns, and
-/// `concurrentPerform` returns only after all of them finish.
+/// `Parallel.run` returns only after all of them finish.
 private struct Int8Operands: @unchecked Sendable {
     let q: UnsafePointer<UInt8>
     let xs: UnsafePointer<Float>

@@ -1,3 +1,4 @@
+import CFloatGemm
 import Foundation
 
 /// Element-wise and row-wise kernels of transformer layers, over row-major float32 buffers.
@@ -47,20 +48,11 @@ public enum Kernels {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// GELU with the exact error function (PyTorch's default `gelu`), in place; see `VectorErf`.
-    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 4 <= count {
-            let raw = UnsafeMutableRawPointer(x + i)
-            raw.storeBytes(of: VectorErf.gelu(raw.loadUnaligned(as: SIMD4<Float>.self)), as: SIMD4<Float>.self)
-            i += 4
-        }
-        while i < count {
-            var tail = SIMD4<Float>(repeating: 0)
-            tail[0] = x[i]
-            x[i] = VectorErf.gelu(tail)[0]
-            i += 1
-        }
+    /// GELU with the exact error function (PyTorch's default `gelu`), in place: a rational erf
+    /// in double precision, 8 or 4 lanes wide by the CPU (`nestor_gelu` in CFloatGemm says why).
+    /// `kernel` caps the vector width (tests): 0 portable, 1 AVX2, 2 the best available.
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, kernel: Int = 2) {
+        nestor_gelu(x, Int32(count), Int32(kernel))
     }
 
     /// x · sigmoid(x) (PyTorch `silu`), in place.

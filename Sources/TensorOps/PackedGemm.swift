@@ -46,7 +46,7 @@ public struct PackedMatrix: Sendable {
             let pairs = (n + 31) / 32
             if threads > 1, pairs >= 2 * threads, m * n * k >= 4 * Gemm.blasThreshold {
                 let per = (pairs + threads - 1) / threads * 2
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                Parallel.run(threads) { t in
                     let j0 = t * per * 16, j1 = min(n, (t + 1) * per * 16)
                     if j0 < j1 { run(j0, j1) }
                 }
@@ -58,7 +58,7 @@ public struct PackedMatrix: Sendable {
 }
 
 /// The operands of one split product. @unchecked: every thread reads x, the panels and the bias
-/// and writes its own disjoint panels of output columns, and `concurrentPerform` returns only
+/// and writes its own disjoint panels of output columns, and `Parallel.run` returns only
 /// after all of them finish.
 private struct PackedOperands: @unchecked Sendable {
     let x: UnsafePointer<Float>

@@ -29,4 +29,8 @@ int nestor_f32_kernel(void);
 void nestor_f32_gemm(int m, int n, int k, const float *x, int ldx, const float *packed, const float *bias,
                      float *y, int ldy, int j0, int j1, int kernel);
 
+/// x = GELU(x) in place for n floats, with the exact error function as PyTorch's default `gelu`
+/// (within one float ulp of exact). `kernel` caps the vector width as for nestor_f32_gemm.
+void nestor_gelu(float *x, int n, int kernel);
+
 #endif
