@@ -382,6 +382,24 @@ class Procs:
             self.stop(p)
 
 
+def machine():
+    """CPU model and the vector extensions the kernels choose between, with the load at start."""
+    model, flags = None, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model is None:
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni"]
+    return {"cpus": os.cpu_count(), "cpu": model, "vector": [f for f in wanted if f in flags],
+            "platform": platform.platform(), "loadavg_start": os.getloadavg()}
+
+
 def nestor_accepts(binary, flag):
     out = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
     return flag.split("=")[0] in out.split()
@@ -658,7 +676,7 @@ def main():
         "what": "Nestor (nestor serve, POST /v1/embeddings) vs onnxruntime (same-shape Python HTTP server, and in process), "
                 "alternated request by request; times in ms, client-side",
         "command": " ".join([os.path.basename(sys.executable)] + [os.path.relpath(os.path.abspath(__file__), ROOT)] + sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_start": os.getloadavg()},
+        "machine": machine(),
         "versions": {"onnxruntime": onnxruntime.__version__, "tokenizers": tokenizers.__version__, "numpy": numpy.__version__,
                      "python": platform.python_version(), "orjson": has_orjson},
         "nestor": {"binary": args.nestor_bin, "mtime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
