@@ -27,15 +27,11 @@ public enum Gemm {
         // A lone short query leaves cores idle: split the output columns across threads, each
         // finishing its own columns (bias, activation) while they are still in cache.
         if threads > 1 && n >= 64 * threads && m * n * k >= 4 * blasThreshold {
-            let chunk = (n + threads - 1) / threads
-            let p = Operands(a: a, b: b, c: c, epilogue: epilogue)
-            Parallel.run(threads) { t in
-                let j0 = t * chunk, j1 = min(n, j0 + chunk)
-                guard j0 < j1 else { return }
-                product(m: m, n: j1 - j0, k: k, a: p.a, lda: lda,
-                        b: transposeB ? p.b + j0 * ldb : p.b + j0, ldb: ldb, transposeB: transposeB,
-                        c: p.c + j0, ldc: ldc, alpha: alpha, beta: beta)
-                p.epilogue.apply(p.c, rows: m, ldc: ldc, columns: j0..<j1)
+            Parallel.columns(n, unit: 1, threads: threads) { cols in
+                product(m: m, n: cols.count, k: k, a: a, lda: lda,
+                        b: transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb: ldb, transposeB: transposeB,
+                        c: c + cols.lowerBound, ldc: ldc, alpha: alpha, beta: beta)
+                epilogue.apply(c, rows: m, ldc: ldc, columns: cols)
             }
             return
         }
@@ -86,16 +82,6 @@ public enum Gemm {
         }
         small(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
               c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// The matrices of one split product. @unchecked: every thread reads A, B and the bias and
-    /// writes its own disjoint columns of C, and `Parallel.run` returns only after all of
-    /// them finish.
-    private struct Operands: @unchecked Sendable {
-        let a: UnsafePointer<Float>
-        let b: UnsafePointer<Float>
-        let c: UnsafeMutablePointer<Float>
-        let epilogue: Epilogue
     }
 
     /// Sets how many threads OpenBLAS uses. The engine runs one worker thread per core with

@@ -69,22 +69,12 @@ public struct Int8Matrix: Sendable {
                     packed.withUnsafeBufferPointer { pb in
                         scales.withUnsafeBufferPointer { sb in
                             sums.withUnsafeBufferPointer { ub in
-                                let o = Int8Operands(q: qb.baseAddress!, xs: xb.baseAddress!, zero: zb.baseAddress!, packed: pb.baseAddress!,
-                                                     scales: sb.baseAddress!, sums: ub.baseAddress!, bias: bias, y: y)  // safe: all non-empty
-                                @Sendable func run(_ j0: Int, _ j1: Int) {
-                                    nestor_q8_gemm(Int32(m), Int32(n), Int32(k), o.q, o.xs, o.zero, o.packed, o.scales, o.sums, o.bias,
-                                                   o.y, Int32(ldy), Int32(j0), Int32(j1), Int32(kernel))
-                                }
-                                // Split in groups of 4 blocks: the AVX-512 tiles take 32 channels at a time.
-                                let blocks = (n + 7) / 8, groups = (blocks + 3) / 4
-                                if threads > 1, blocks >= 8 * threads, m * n * k >= 4 * Gemm.blasThreshold {
-                                    let per = (groups + threads - 1) / threads * 4
-                                    Parallel.run(threads) { t in
-                                        let j0 = t * per * 8, j1 = min(n, (t + 1) * per * 8)
-                                        if j0 < j1 { run(j0, j1) }
-                                    }
-                                } else {
-                                    run(0, n)
+                                // Shares of whole groups of 4 blocks: the AVX-512 tiles take 32 channels at a time.
+                                let split = threads > 1 && (n + 7) / 8 >= 8 * threads && m * n * k >= 4 * Gemm.blasThreshold
+                                Parallel.columns(n, unit: 32, threads: split ? threads : 1) { cols in
+                                    nestor_q8_gemm(Int32(m), Int32(n), Int32(k), qb.baseAddress!, xb.baseAddress!, zb.baseAddress!,
+                                                   pb.baseAddress!, sb.baseAddress!, ub.baseAddress!, bias, y, Int32(ldy),
+                                                   Int32(cols.lowerBound), Int32(cols.upperBound), Int32(kernel))  // safe: all non-empty
                                 }
                             }
                         }
@@ -93,18 +83,4 @@ public struct Int8Matrix: Sendable {
             }
         }
     }
-}
-
-/// The operands of one split product. @unchecked: every thread reads the quantised inputs,
-/// weights and bias and writes its own disjoint blocks of 8 output columns, and
-/// `Parallel.run` returns only after all of them finish.
-private struct Int8Operands: @unchecked Sendable {
-    let q: UnsafePointer<UInt8>
-    let xs: UnsafePointer<Float>
-    let zero: UnsafePointer<Int32>
-    let packed: UnsafePointer<Int8>
-    let scales: UnsafePointer<Float>
-    let sums: UnsafePointer<Int32>
-    let bias: UnsafePointer<Float>?
-    let y: UnsafeMutablePointer<Float>
 }

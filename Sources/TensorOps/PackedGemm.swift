@@ -36,33 +36,14 @@ public struct PackedMatrix: Sendable {
         guard m > 0 else { return }
         let n = rows, k = columns, ldx = ldx ?? k, ldy = ldy ?? n
         packed.withUnsafeBufferPointer { pb in
-            let o = PackedOperands(x: x, packed: pb.baseAddress!, bias: bias, y: y)  // safe: non-empty
-            @Sendable func run(_ j0: Int, _ j1: Int) {
-                nestor_f32_gemm(Int32(m), Int32(n), Int32(k), o.x, Int32(ldx), o.packed, o.bias, o.y, Int32(ldy),
-                                Int32(j0), Int32(j1), Int32(kernel))
-                if gelu { for r in 0..<m { Kernels.gelu(o.y + r * ldy + j0, count: j1 - j0) } }
-            }
-            // Split in pairs of panels: the AVX-512 tiles take two at a time.
-            let pairs = (n + 31) / 32
-            if threads > 1, pairs >= 2 * threads, m * n * k >= 4 * Gemm.blasThreshold {
-                let per = (pairs + threads - 1) / threads * 2
-                Parallel.run(threads) { t in
-                    let j0 = t * per * 16, j1 = min(n, (t + 1) * per * 16)
-                    if j0 < j1 { run(j0, j1) }
-                }
-            } else {
-                run(0, n)
+            let w = pb.baseAddress!  // safe: non-empty
+            // Shares of whole panel pairs: the AVX-512 tiles take two panels (32 columns) at a time.
+            let split = threads > 1 && (n + 31) / 32 >= 2 * threads && m * n * k >= 4 * Gemm.blasThreshold
+            Parallel.columns(n, unit: 32, threads: split ? threads : 1) { cols in
+                nestor_f32_gemm(Int32(m), Int32(n), Int32(k), x, Int32(ldx), w, bias, y, Int32(ldy),
+                                Int32(cols.lowerBound), Int32(cols.upperBound), Int32(kernel))
+                if gelu { for r in 0..<m { Kernels.gelu(y + r * ldy + cols.lowerBound, count: cols.count) } }
             }
         }
     }
-}
-
-/// The operands of one split product. @unchecked: every thread reads x, the panels and the bias
-/// and writes its own disjoint panels of output columns, and `Parallel.run` returns only
-/// after all of them finish.
-private struct PackedOperands: @unchecked Sendable {
-    let x: UnsafePointer<Float>
-    let packed: UnsafePointer<Float>
-    let bias: UnsafePointer<Float>?
-    let y: UnsafeMutablePointer<Float>
 }

@@ -24,6 +24,21 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Splits columns 0..<n into up to `threads` shares of whole `unit`s (a kernel's panel width)
+    /// and runs `body` on each share's range concurrently; with one thread, `body(0..<n)`. Each
+    /// share writes only its own columns, which is what makes the split safe.
+    public static func columns(_ n: Int, unit: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let units = (n + unit - 1) / unit, shares = max(1, min(threads, units))
+        if shares == 1 { return body(0..<n) }
+        let per = (units + shares - 1) / shares * unit
+        run(shares) { t in
+            let range = (t * per)..<min(n, (t + 1) * per)
+            if !range.isEmpty { body(range) }
+        }
+    }
+}
+
 /// One split product's closure, shared with helper threads. @unchecked: helpers call it only
 /// between the caller publishing it and the caller seeing every share finished, while the
 /// caller's frame (which owns everything the closure borrows) is still live; each share writes
