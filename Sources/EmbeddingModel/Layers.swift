@@ -62,8 +62,7 @@ struct Linear: Sendable {
         case .packed(let packed):
             withBias { packed.multiply(x, rows: rows, into: y, bias: $0, gelu: gelu, threads: threads) }
         case .int8(let int8):
-            withBias { int8.multiply(x, rows: rows, into: y, bias: $0, threads: threads) }
-            if gelu { Kernels.gelu(y, count: rows * outFeatures) }
+            withBias { int8.multiply(x, rows: rows, into: y, bias: $0, gelu: gelu, threads: threads) }
         case .rows(let weight):
             weight.withUnsafeBufferPointer { w in
                 let wp = w.baseAddress!  // safe: weights are never empty (shape checked at load)

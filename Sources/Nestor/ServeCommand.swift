@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             let local = try loadLocalEmbedder(servedName: names.first, matryoshka: policy, env: env, log: log)
             embedder = local
-            weights = local.model.precision.rawValue + (local.model.precision == .int8 ? " (\(Int8Matrix.kernel))" : "")
+            weights = local.model.precision.rawValue + " (\(local.model.precision == .int8 ? Int8Matrix.kernel : PackedMatrix.kernel))"
         }
         var reranker: (any Reranker)?
         if let name = rerankModel ?? env["NESTOR_RERANK_MODEL"] {

@@ -1,5 +1,4 @@
 import COpenBLAS
-import Dispatch
 import VectorMath
 
 /// Row-major single-precision matrix products.
@@ -24,20 +23,15 @@ public enum Gemm {
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
         if m == 0 || n == 0 { return }
-        // A lone short query leaves cores idle: split the output columns across threads, each
-        // finishing its own columns (bias, activation) while they are still in cache.
-        if threads > 1 && n >= 64 * threads && m * n * k >= 4 * blasThreshold {
-            Parallel.columns(n, unit: 1, threads: threads) { cols in
-                product(m: m, n: cols.count, k: k, a: a, lda: lda,
-                        b: transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb: ldb, transposeB: transposeB,
-                        c: c + cols.lowerBound, ldc: ldc, alpha: alpha, beta: beta)
-                epilogue.apply(c, rows: m, ldc: ldc, columns: cols)
-            }
-            return
+        // A lone short query leaves cores idle: split the output columns across threads (when
+        // `Parallel.columns` finds it worth it), each finishing its own columns (bias,
+        // activation) while they are still in cache.
+        Parallel.columns(n, unit: 32, threads: threads, work: m * n * k) { cols in
+            product(m: m, n: cols.count, k: k, a: a, lda: lda,
+                    b: transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb: ldb, transposeB: transposeB,
+                    c: c + cols.lowerBound, ldc: ldc, alpha: alpha, beta: beta)
+            epilogue.apply(c, rows: m, ldc: ldc, columns: cols)
         }
-        product(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta)
-        epilogue.apply(c, rows: m, ldc: ldc, columns: 0..<n)
     }
 
     /// What to do to each output element after the product, fused into the (possibly split)

@@ -52,11 +52,12 @@ public struct Int8Matrix: Sendable {
     /// Which kernel this CPU runs: "avx512-vnni", "avx-vnni", "avx2" or "portable".
     public static var kernel: String { ["portable", "avx2", "avx-vnni", "avx512-vnni"][Int(nestor_q8_kernel())] }
 
-    /// y (m × rows, row stride ldy) = x (m × columns) · Wᵀ + bias. `threads` > 1 splits the
-    /// output channels (in blocks of 8) across that many threads for a lone large product;
+    /// y (m × rows, row stride ldy) = x (m × columns) · Wᵀ + bias, then GELU when `gelu`.
+    /// `threads` > 1 splits the output channels (in groups of 32) across that many threads for a
+    /// lone large product, each finishing its own columns;
     /// `kernel` forces a slower kernel (tests): 0 portable, 1 AVX2, 2 AVX-VNNI, 3 the best available.
     public func multiply(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
-                         bias: UnsafePointer<Float>? = nil, threads: Int = 1, kernel: Int = 3) {
+                         bias: UnsafePointer<Float>? = nil, gelu: Bool = false, threads: Int = 1, kernel: Int = 3) {
         guard m > 0 else { return }
         let k = columns, n = rows, ldy = ldy ?? n
         let kp = Int(nestor_q8_kpad(Int32(k)))
@@ -70,11 +71,11 @@ public struct Int8Matrix: Sendable {
                         scales.withUnsafeBufferPointer { sb in
                             sums.withUnsafeBufferPointer { ub in
                                 // Shares of whole groups of 4 blocks: the AVX-512 tiles take 32 channels at a time.
-                                let split = threads > 1 && (n + 7) / 8 >= 8 * threads && m * n * k >= 4 * Gemm.blasThreshold
-                                Parallel.columns(n, unit: 32, threads: split ? threads : 1) { cols in
+                                Parallel.columns(n, unit: 32, threads: threads, work: m * n * k) { cols in
                                     nestor_q8_gemm(Int32(m), Int32(n), Int32(k), qb.baseAddress!, xb.baseAddress!, zb.baseAddress!,
                                                    pb.baseAddress!, sb.baseAddress!, ub.baseAddress!, bias, y, Int32(ldy),
                                                    Int32(cols.lowerBound), Int32(cols.upperBound), Int32(kernel))  // safe: all non-empty
+                                    if gelu { for r in 0..<m { Kernels.gelu(y + r * ldy + cols.lowerBound, count: cols.count) } }
                                 }
                             }
                         }

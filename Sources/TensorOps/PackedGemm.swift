@@ -1,5 +1,4 @@
 import CFloatGemm
-import Dispatch
 
 /// A weight matrix repacked once at load time into 16-channel panels for the fp32 kernel
 /// (`CFloatGemm`): y = x · Wᵀ (+ b) for every batch size, from a lone query to thousands of rows.
@@ -7,7 +6,8 @@ import Dispatch
 /// Why not BLAS: every `sgemm` call copies W into BLAS's own packed layout first, so a short
 /// query reads the weights twice, and the row-major dot-product loop it replaced fed each weight
 /// load into only four rows. Packing at load replaces the row-major copy (no extra memory), and
-/// the panel kernel keeps a 6 × 16 tile in registers, so batches run at the FMA units' rate too.
+/// the panel kernel keeps a 12 × 32 (AVX-512) or 6 × 16 (AVX2) tile in registers, so batches run
+/// at the FMA units' rate too.
 public struct PackedMatrix: Sendable {
     public let rows: Int  // n: output channels
     public let columns: Int  // k: inputs
@@ -38,8 +38,7 @@ public struct PackedMatrix: Sendable {
         packed.withUnsafeBufferPointer { pb in
             let w = pb.baseAddress!  // safe: non-empty
             // Shares of whole panel pairs: the AVX-512 tiles take two panels (32 columns) at a time.
-            let split = threads > 1 && (n + 31) / 32 >= 2 * threads && m * n * k >= 4 * Gemm.blasThreshold
-            Parallel.columns(n, unit: 32, threads: split ? threads : 1) { cols in
+            Parallel.columns(n, unit: 32, threads: threads, work: m * n * k) { cols in
                 nestor_f32_gemm(Int32(m), Int32(n), Int32(k), x, Int32(ldx), w, bias, y, Int32(ldy),
                                 Int32(cols.lowerBound), Int32(cols.upperBound), Int32(kernel))
                 if gelu { for r in 0..<m { Kernels.gelu(y + r * ldy + cols.lowerBound, count: cols.count) } }

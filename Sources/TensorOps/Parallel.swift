@@ -26,10 +26,15 @@ public enum Parallel {
 
 extension Parallel {
     /// Splits columns 0..<n into up to `threads` shares of whole `unit`s (a kernel's panel width)
-    /// and runs `body` on each share's range concurrently; with one thread, `body(0..<n)`. Each
-    /// share writes only its own columns, which is what makes the split safe.
-    public static func columns(_ n: Int, unit: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-        let units = (n + unit - 1) / unit, shares = max(1, min(threads, units))
+    /// and runs `body` on each share's range concurrently, or `body(0..<n)` alone. Each share
+    /// writes only its own columns, which is what makes the split safe.
+    ///
+    /// The one rule for when a product is worth splitting: at least two units per share and
+    /// `work` (multiply-adds) of at least four BLAS thresholds; below that the hand-off costs
+    /// more than the second core saves.
+    public static func columns(_ n: Int, unit: Int, threads: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let units = (n + unit - 1) / unit
+        let shares = work >= 4 * Gemm.blasThreshold ? max(1, min(threads, units / 2)) : 1
         if shares == 1 { return body(0..<n) }
         let per = (units + shares - 1) / shares * unit
         run(shares) { t in

@@ -11,8 +11,9 @@
 /// W into its packed panels on every call (reading the weights twice); a row-major dot-product
 /// kernel feeds one load into few rows. Here W is stored as panels of 16 output channels with
 /// the reduction dimension outermost: float [(panel · k + p) · 16 + j] = W[panel · 16 + j][p],
-/// zero beyond n. Two 32-byte loads then feed 12 fused multiply-adds (6 rows × 16 channels), and
-/// the panel is read once from memory for all rows of a short batch.
+/// zero beyond n. Per step of p, two 32-byte loads feed 12 fused multiply-adds on AVX2 (6 rows ×
+/// 16 channels), two 64-byte loads (two panels) feed 24 on AVX-512 (12 rows × 32 channels), and
+/// the panels are read once from memory for all rows of a short batch.
 
 /// Floats of packed weights for n × k (n rounded up to whole panels).
 static inline size_t nestor_f32_packed_count(int n, int k) { return (size_t)((n + 15) / 16) * 16 * (size_t)k; }

@@ -7,7 +7,7 @@
 /// Int8 matrix products for the engine's linear layers: y = x · Wᵀ + b with W quantised per
 /// output channel to int8 (symmetric) at load time and x quantised per row to uint8
 /// (asymmetric, dynamic) at run time; products accumulate exactly in int32, so every kernel
-/// (AVX-VNNI, AVX2, portable C) returns the same bits. Swift has no spelling for the
+/// (AVX-512 VNNI, AVX-VNNI, AVX2, portable C) returns the same bits. Swift has no spelling for the
 /// vpdpbusd / vpmaddwd instructions or for per-function target attributes, hence C.
 ///
 /// Packed weight layout: output channels in blocks of 8, and within a block the reduction
